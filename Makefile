@@ -1,0 +1,30 @@
+# The two commands: `make run` and `make test`. Both set up what is missing first.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test lint bench eval clean
+
+setup:
+	@VENV=$(VENV) ./scripts/setup.sh
+
+run: setup
+	$(BIN)/kiosk ask --content content/demo
+
+test: setup
+	$(BIN)/python -m pytest -q -ra
+	$(BIN)/ruff check kiosk tests bench
+	$(BIN)/mypy
+
+lint: setup
+	$(BIN)/ruff check kiosk tests bench
+	$(BIN)/mypy
+
+eval: setup
+	$(BIN)/kiosk eval --content content/demo tests/data/devset.yaml
+	$(BIN)/kiosk eval --content tests/data/packs/fr-en-small tests/data/devset_crosslang.yaml
+
+bench: setup
+	$(BIN)/python bench/qa.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

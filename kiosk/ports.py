@@ -1,0 +1,58 @@
+"""The Protocols of the pipeline's stages. Adapters implement them; the core only sees these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from kiosk.events import Answer, Question
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Encoder(Protocol):
+    """Turns texts into unit-length vectors; similar meanings, close vectors, across languages."""
+
+    model_id: str
+    sha256: str
+
+    def encode(self, texts: Sequence[str]) -> Vectors: ...
+
+
+class ContentStore(Protocol):
+    """Read-only access to one content version."""
+
+    def museum(self) -> dict[str, Any]: ...
+    def exhibits(self) -> list[dict[str, Any]]: ...
+    def faq(self) -> list[dict[str, Any]]: ...
+    def units(self) -> list[dict[str, Any]]: ...
+    def vectors(self) -> Vectors: ...
+
+
+class Answerer(Protocol):
+    """Chooses an answer, a clarification or an honest refusal."""
+
+    def answer(self, question: Question, about: str | None = None) -> Answer: ...
+
+
+class Microphone(Protocol):
+    """Gives 16 kHz mono int16 audio in chunks (implemented in a later issue)."""
+
+    def chunks(self) -> Iterator[bytes]: ...
+    def close(self) -> None: ...
+
+
+class Recognizer(Protocol):
+    """Turns speech into text (implemented in a later issue)."""
+
+    def transcribe(self, audio: bytes, lang: str | None) -> str: ...
+
+
+class Speaker(Protocol):
+    """Says a text aloud (implemented in a later issue)."""
+
+    def say(self, text: str, lang: str) -> None: ...
+    def stop(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Question answering: encoder, index of the content, and the answerer."""

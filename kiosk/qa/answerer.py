@@ -1,0 +1,352 @@
+"""Choose an answer, a "did you mean…?" or an honest "I don't know" — never an invented one.
+
+Evidence: the encoder's similarity between the question and every unit of the content (curated
+questions, FAQ questions, description sentences) and the kiosk's built-in intents (fact
+questions, things fields never answer, off-topic talk); names of works and artists found in the
+question (forgiving misspellings); shared words with description sentences; and the work the
+conversation is about (follow-ups). Thresholds are settings (``[qa]``), calibrated with
+``kiosk eval``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from kiosk.content.model import Exhibit, Pack, pick
+from kiosk.events import Answer, AnswerKind, Question, Source, SourceKind, Suggestion
+from kiosk.ports import Encoder, Vectors
+from kiosk.qa.index import Lexical, Unit
+from kiosk.qa.intents import FACTS, OUT_OF_SCOPE, UNSUPPORTED, Intents
+from kiosk.qa.names import Mentions, NameIndex
+from kiosk.qa.text import content_words, sentences, words
+from kiosk.settings import QaSettings
+
+TARGET_BONUS = 0.05
+"""Added to evidence about the work the question names or the conversation is about."""
+OTHER_PENALTY = 0.10
+"""Taken from evidence about another work when the question has a subject."""
+LEXICAL_WEIGHT = 0.35
+"""Weight of shared words, next to meaning, when scoring a description sentence."""
+PRIORITY_STEP = 0.005
+"""Score added per priority point (breaks ties between near-equal answers)."""
+SENTENCE_POOL = 24
+"""Description sentences kept (by meaning) before shared words are counted."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One possible reply and its evidence score."""
+
+    score: float
+    kind: str  # qa | faq | sentence | fact | unsupported
+    ref: str | None
+    item: int | str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything the decision is made from."""
+
+    mentions: Mentions
+    target: str | None
+    named: bool
+    choices: list[str]
+    candidates: list[Candidate]
+    intent: dict[str, float]
+    sims: np.ndarray
+
+
+class KioskAnswerer:
+    """The answerer over one content version (implements ``ports.Answerer``)."""
+
+    def __init__(self, pack: Pack, units: list[Unit], vectors: Vectors, encoder: Encoder,
+                 settings: QaSettings | None = None, intents: Intents | None = None,
+                 today: dt.date | None = None) -> None:
+        self.pack = pack
+        self.settings = settings or QaSettings()
+        self.encoder = encoder
+        self.intents = intents or Intents.build(encoder)
+        self.today = today
+        self.units = units
+        self.vectors = vectors
+        self.kinds = np.array([u.kind for u in units])
+        self.sentence_rows = np.flatnonzero(self.kinds == "sentence")
+        self.lexical = Lexical([u.text for u in units])
+        self.exhibits = {e.id: e for e in pack.exhibits}
+        self.names = NameIndex(pack.exhibits, self.settings.fuzzy_ratio)
+        self.default = pack.museum.default_language
+
+    # -- public -----------------------------------------------------------------------------
+
+    def answer(self, question: Question, about: str | None = None) -> Answer:
+        text = question.text.strip()
+        lang = question.lang
+        on_view = self._on_view()
+        if about not in on_view:
+            about = None
+        if not words(text):
+            return self._unknown(lang, None, 0.0)
+        ev = self._evidence(text, about, on_view)
+        mentions, target, named, choices, cands, intent = (
+            ev.mentions, ev.target, ev.named, ev.choices, ev.candidates, ev.intent)
+        sims = ev.sims
+        best = cands[0] if cands else Candidate(0.0, "none", None, 0)
+        s = self.settings
+        oos = intent.get(OUT_OF_SCOPE, 0.0)
+        if not named and oos >= best.score + s.out_of_scope_margin:
+            return self._unknown(lang, None, oos, out_of_scope=True)
+        if named and target and self._only_names(text, mentions):
+            return self._fact(lang, self.exhibits[target], "about", 1.0)
+        if best.kind == "unsupported":
+            return self._unknown(lang, target, best.score)
+        if best.kind == "fact":
+            if best.score < s.answer_threshold:
+                return self._unknown(lang, target, best.score)
+            if target is None and not choices and self._unknown_words(text, mentions):
+                return self._unknown(lang, None, best.score)  # names a work we do not hold
+            if target is None:
+                return self._clarify(lang, choices or self._top_exhibits(on_view), best.score)
+            return self._fact(lang, self.exhibits[target], str(best.item), best.score)
+        if best.kind == "faq" and best.score >= s.faq_threshold:
+            return self._faq(lang, str(best.ref), best.score)
+        if best.kind in ("qa", "sentence") and best.ref is not None:
+            threshold = s.passage_threshold if best.kind == "sentence" else s.answer_threshold
+            if best.ref != target and target is None and best.kind == "qa":
+                threshold = s.other_exhibit_threshold
+            if best.score >= threshold:
+                rival = next((c for c in cands[1:] if c.kind in ("qa", "sentence")
+                              and c.ref not in (None, best.ref)), None)
+                if (target is None and rival is not None
+                        and best.score - rival.score < s.clarify_margin
+                        and rival.score >= threshold):
+                    return self._clarify(lang, [best.ref, str(rival.ref)], best.score)
+                if best.kind == "qa":
+                    return self._qa(lang, self.exhibits[best.ref], int(best.item), best.score)
+                return self._sentence(lang, self.exhibits[best.ref], text, sims, best.score)
+        if target is None and choices and best.score >= s.answer_threshold:
+            return self._clarify(lang, choices, best.score)
+        return self._unknown(lang, target, best.score)
+
+    # -- evidence -----------------------------------------------------------------------------
+
+    def explain(self, question: Question, about: str | None = None) -> Evidence:
+        """The evidence behind an answer (``kiosk ask --explain``)."""
+        return self._evidence(question.text.strip(), about, self._on_view())
+
+    def _evidence(self, text: str, about: str | None, on_view: set[str]) -> Evidence:
+        mentions = self.names.find(text)
+        target, named, choices = self._subject(mentions, about, on_view)
+        masked = " ".join(w for w in words(text) if w not in mentions.matched)
+        queries = [text] + ([masked] if masked and masked != " ".join(words(text)) else [])
+        qv = self.encoder.encode(queries)
+        sims = self.vectors @ qv.T if len(self.vectors) else np.zeros((0, len(queries)))
+        best_sims = sims.max(axis=1) if len(sims) else np.zeros(0)
+        intent = self.intents.scores((self.intents.vectors @ qv.T).max(axis=1))
+        cands = self._candidates(text, mentions, target, choices, sims, best_sims, intent,
+                                 on_view)
+        return Evidence(mentions, target, named, choices, cands, intent, sims)
+
+    def _on_view(self) -> set[str]:
+        today = self.today or dt.date.today()
+        return {e.id for e in self.pack.exhibits if e.on_view(today)}
+
+    def _subject(self, mentions: Mentions, about: str | None,
+                 on_view: set[str]) -> tuple[str | None, bool, list[str]]:
+        """(the work the question is about, whether it names it, works to choose between)."""
+        titled = [e for e in mentions.best_title(self.settings.name_match) if e in on_view]
+        if len(titled) == 1:
+            return titled[0], True, []
+        if len(titled) > 1:
+            if about in titled:
+                return about, True, []
+            return None, True, titled
+        by_artist = [e for e in mentions.by_artist() if e in on_view]
+        if len(by_artist) == 1:
+            return by_artist[0], True, []
+        if by_artist:
+            if about in by_artist:
+                return about, True, []
+            return None, True, by_artist
+        return about, False, []
+
+    def _unknown_words(self, text: str, mentions: Mentions) -> list[str]:
+        """Words that are neither a known name nor how visitors ask (e.g. 'guernica')."""
+        return [w for w in content_words(text)
+                if w not in mentions.matched and w not in self.intents.vocabulary]
+
+    def _only_names(self, text: str, mentions: Mentions) -> bool:
+        """True when the question is nothing but a work's name ("the milkmaid?")."""
+        rest = [w for w in content_words(text) if w not in mentions.matched]
+        return not rest and bool(mentions.titles)
+
+    def _candidates(self, text: str, mentions: Mentions, target: str | None,
+                    choices: list[str], sims: np.ndarray, best_sims: np.ndarray,
+                    intent: dict[str, float], on_view: set[str]) -> list[Candidate]:
+        has_subject = target is not None or bool(choices)
+        cands: list[Candidate] = []
+        seen: dict[tuple[str, str, int], float] = {}
+        for row in np.flatnonzero(self.kinds != "sentence"):
+            unit = self.units[row]
+            key = (unit.kind, unit.ref, unit.item)
+            if best_sims[row] > seen.get(key, -1.0):
+                seen[key] = float(best_sims[row])
+        for (kind, ref, item), score in seen.items():
+            if kind == "qa":
+                if ref not in on_view:
+                    continue
+                score = self._adjust(score, ref, target, has_subject)
+            cands.append(Candidate(score, kind, ref, item))
+        if len(self.sentence_rows):
+            raw = sims[self.sentence_rows, 0]
+            pool = self.sentence_rows[np.argsort(-raw)[:SENTENCE_POOL]]
+            lex = self.lexical.overlap(text, pool, frozenset())
+            for row, overlap in zip(pool.tolist(), lex.tolist(), strict=True):
+                unit = self.units[row]
+                if unit.ref not in on_view:
+                    continue
+                score = float(sims[row, 0]) + LEXICAL_WEIGHT * overlap
+                cands.append(Candidate(self._adjust(score, unit.ref, target, has_subject),
+                                       "sentence", unit.ref, unit.item))
+        for name in FACTS:
+            cands.append(Candidate(intent.get(name, 0.0), "fact", target, name))
+        cands.append(Candidate(intent.get(UNSUPPORTED, 0.0), "unsupported", target, 0))
+        cands.sort(key=lambda c: -c.score)
+        return cands
+
+    def _adjust(self, score: float, ref: str, target: str | None, has_subject: bool) -> float:
+        score += PRIORITY_STEP * self.exhibits[ref].priority
+        if ref == target:
+            return score + TARGET_BONUS
+        return score - OTHER_PENALTY if has_subject else score
+
+    # -- replies ------------------------------------------------------------------------------
+
+    def _text(self, text: dict[str, str], lang: str) -> tuple[str, str]:
+        return pick(text, lang, self.default)
+
+    def _notice(self, lang: str, used: str) -> str:
+        if used == lang:
+            return ""
+        template = self.intents.reply("translation_missing", lang) or \
+            self.intents.reply("translation_missing", "en") or ""
+        name = self.intents.language_name(used, lang if self.intents.reply("unknown", lang)
+                                          else "en")
+        return template.format(language=name)
+
+    def _reply(self, name: str, lang: str) -> tuple[str, str]:
+        written = self.pack.museum.replies.get(name, {})
+        if written.get(lang):
+            return written[lang], lang
+        builtin = self.intents.reply(name, lang)
+        if builtin:
+            return builtin, lang
+        return self._text(written, lang) if written else (self.intents.reply(name, "en") or "",
+                                                          "en")
+
+    def _answer(self, kind: SourceKind, lang: str, text: str, used: str, score: float,
+                exhibit: Exhibit | None = None, faq_id: str | None = None, detail: str = "",
+                skip: int | None = None) -> Answer:
+        suggestions = self._suggestions(exhibit, lang, skip) if exhibit else ()
+        return Answer(
+            kind=AnswerKind.ANSWER, text=text, lang=used,
+            source=Source(kind, exhibit.id if exhibit else None, faq_id, detail),
+            confidence=round(min(max(score, 0.0), 1.0), 3),
+            suggestions=tuple(suggestions), notice=self._notice(lang, used),
+        )
+
+    def _fact(self, lang: str, ex: Exhibit, field: str, score: float) -> Answer:
+        if field == "about":
+            paragraph, used = self._text(ex.description, lang)
+            text = " ".join(sentences(paragraph)[:2])
+            return self._answer(SourceKind.DESCRIPTION, lang, text, used, score, ex,
+                                detail="description")
+        value, used = self._text(getattr(ex, field), lang) if field != "title" else ("", lang)
+        if field != "title" and not value:
+            return self._unknown(lang, ex.id, score)
+        title, used_title = self._text(ex.title, lang)
+        template_lang = lang if self.intents.template(field, lang) else used_title
+        template = self.intents.template(field, template_lang) or "{title}: {value}"
+        artist, _ = self._text(ex.artist, template_lang)
+        text = template.format(title=title, artist=artist, value=value)
+        text = text[0].upper() + text[1:]
+        used = used if field != "title" else used_title
+        if template_lang != lang:
+            used = template_lang
+        return self._answer(SourceKind.FACT, lang, text, used, score, ex, detail=field)
+
+    def _qa(self, lang: str, ex: Exhibit, item: int, score: float) -> Answer:
+        text, used = self._text(ex.qa[item].answer, lang)
+        return self._answer(SourceKind.QA, lang, text, used, score, ex, detail=f"qa[{item}]",
+                            skip=item)
+
+    def _sentence(self, lang: str, ex: Exhibit, question: str, sims: np.ndarray,
+                  score: float) -> Answer:
+        """Quote the best sentence of the work's description in the visitor's language."""
+        _, used = self._text(ex.description, lang)
+        rows = [r for r in self.sentence_rows.tolist()
+                if self.units[r].ref == ex.id and self.units[r].lang == used]
+        lex = self.lexical.overlap(question, np.array(rows), frozenset())
+        combined = sims[rows, 0] + LEXICAL_WEIGHT * lex
+        item = self.units[rows[int(np.argmax(combined))]].item
+        parts = sentences(ex.description[used])
+        chosen = parts[item]
+        if len(chosen) < 90 and item + 1 < len(parts):
+            chosen += " " + parts[item + 1]
+        return self._answer(SourceKind.DESCRIPTION, lang, chosen, used, score, ex,
+                            detail=f"description[{item}]")
+
+    def _faq(self, lang: str, faq_id: str, score: float) -> Answer:
+        entry = next(f for f in self.pack.faq if f.id == faq_id)
+        text, used = self._text(entry.answer, lang)
+        return self._answer(SourceKind.FAQ, lang, text, used, score, faq_id=faq_id, detail="faq")
+
+    def _clarify(self, lang: str, choices: list[str], score: float) -> Answer:
+        text, used = self._reply("clarify", lang)
+        options = []
+        for ex_id in choices[: self.settings.suggestions]:
+            ex = self.exhibits[ex_id]
+            title, _ = self._text(ex.title, lang)
+            artist, _ = self._text(ex.artist, lang)
+            options.append(Suggestion(f"{title} — {artist}", title, ex.id))
+        return Answer(AnswerKind.CLARIFY, text, used, Source(SourceKind.REPLY, detail="clarify"),
+                      round(min(max(score, 0.0), 1.0), 3), tuple(options))
+
+    def _unknown(self, lang: str, target: str | None, score: float,
+                 out_of_scope: bool = False) -> Answer:
+        text, used = self._reply("out_of_scope" if out_of_scope else "unknown", lang)
+        if target:
+            suggestions = self._suggestions(self.exhibits[target], lang, None)
+        else:
+            suggestions = []
+            for ex_id in self._top_exhibits(self._on_view()):
+                ex = self.exhibits[ex_id]
+                title, _ = self._text(ex.title, lang)
+                question = self.intents.suggestion("about", lang) or "?"
+                suggestions.append(Suggestion(title, question, ex.id))
+        return Answer(AnswerKind.UNKNOWN, text, used,
+                      Source(SourceKind.REPLY, exhibit_id=None,
+                             detail="out_of_scope" if out_of_scope else "unknown"),
+                      round(min(max(score, 0.0), 1.0), 3),
+                      tuple(suggestions[: self.settings.suggestions]), out_of_scope=out_of_scope)
+
+    def _top_exhibits(self, on_view: set[str]) -> list[str]:
+        ranked = sorted((e for e in self.pack.exhibits if e.id in on_view),
+                        key=lambda e: (-e.priority, e.id))
+        return [e.id for e in ranked[: self.settings.suggestions]]
+
+    def _suggestions(self, ex: Exhibit, lang: str, skip: int | None) -> list[Suggestion]:
+        out: list[Suggestion] = []
+        for i, pair in enumerate(ex.qa):
+            if i == skip:
+                continue
+            phrasings = pair.questions.get(lang) or pair.questions.get(self.default) or []
+            if phrasings:
+                out.append(Suggestion(phrasings[0], phrasings[0], ex.id))
+        for key in ("artist", "date", "about"):
+            q = self.intents.suggestion(key, lang) or self.intents.suggestion(key, "en")
+            if q:
+                out.append(Suggestion(q, q, ex.id))
+        return out[: self.settings.suggestions]

@@ -1,0 +1,85 @@
+"""Text helpers for matching: accent/case folding, words, sentences, crude stems, language guess."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«¿¡(A-ZÀ-Ý0-9])")
+
+# Words that carry no meaning for matching names and passages (fr, en, es, a little de/it).
+STOPWORDS = frozenset("""
+a an the of and or to in on at by for with from is are was were be been it its this that these
+those what who whom whose which when where why how do does did can could would should i you he
+off over above under near upon onto sous dessus sobre bajo entre tras
+she we they me my your his her our their there here as not no yes so if about into than then
+tell please show know like just some any one ones very much many also get got has have had
+le la les l un une des du de d et ou en au aux ce cet cette ces qui que quoi qu est sont etait
+il elle ils elles on nous vous je tu me te se sa son ses leur leurs mon ma mes ton ta tes par
+pour sur dans avec sans pas ne plus tres y a ou quand comment pourquoi quel quelle quels quelles
+c s n j m t est-ce ca cela ceci dit dis moi
+el los las lo un una unos unas del al y o en con por para que quien quienes cual cuales cuando
+donde como porque por que es son era fue esta este esto estos estas ese esa eso se su sus mi
+me te le les nos muy mas dime sabes hay
+der die das ein eine und oder ist wer wann wo wie was warum il lo gli di da che chi come dove
+perche quando
+""".split())
+
+
+def fold(text: str) -> str:
+    """Lowercase, strip accents, unify apostrophes and dashes."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.replace("’", "'").replace("œ", "oe").replace("æ", "ae")
+
+
+def words(text: str) -> list[str]:
+    """Folded words (letters and digits)."""
+    return _WORD.findall(fold(text))
+
+
+def content_words(text: str) -> list[str]:
+    """Folded words without stopwords or single letters."""
+    return [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+def stem(word: str) -> str:
+    """A crude, language-neutral stem: the first six letters (paint/painted/peint...)."""
+    return word[:6] if not word.isdigit() else word
+
+
+def sentences(paragraph: str) -> list[str]:
+    """Split a curated paragraph into sentences."""
+    out: list[str] = []
+    for block in paragraph.split("\n\n"):
+        block = " ".join(block.split())
+        if block:
+            out.extend(s.strip() for s in _SENTENCE_END.split(block) if s.strip())
+    return out
+
+
+_LANG_HINTS = {
+    "en": set("the what who when where why how is are was did painted made this that which room "
+              "toilet toilets please can i you it".split()),
+    "fr": set("le la les est qui quoi quand ou pourquoi comment ce cette tableau peint "
+              "salle toilettes je vous c'est des du une".split()),
+    "es": set("el la los las que quien quién cuando donde por porque como es este esta cuadro "
+              "pinto sala baños una del hay".split()),
+    "de": set("der die das ist wer wann wo warum wie gemalt bild ein eine und".split()),
+    "it": set("il lo gli chi quando dove perche come dipinto quadro sono una".split()),
+}
+
+
+def guess_language(text: str, candidates: list[str], default: str) -> str:
+    """The most likely language of a short question among ``candidates`` (by function words)."""
+    raw = text.casefold()
+    if "¿" in raw or "¡" in raw or "ñ" in raw:
+        return "es" if "es" in candidates else default
+    tokens = set(words(text))
+    best, score = default, 0
+    for lang in candidates:
+        hits = len(tokens & {fold(w) for w in _LANG_HINTS.get(lang, set())})
+        if hits > score:
+            best, score = lang, hits
+    return best

@@ -1,0 +1,191 @@
+"""Settings: one TOML file plus command-line overrides, as a tree of frozen dataclasses.
+
+Every setting has a default and a ``doc`` (a test checks it). ``kiosk settings`` prints them
+all as a commented TOML file a technician can start from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, get_type_hints
+
+from kiosk.errors import SettingsError
+
+
+def setting(default: Any, doc: str) -> Any:
+    """A dataclass field with its default and the one line that documents it."""
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class QaSettings:
+    """How the answerer decides between answering, clarifying and declining."""
+
+    answer_threshold: float = setting(
+        0.62, "Least score (0-1) of the best match for the kiosk to answer; below it, it declines."
+    )
+    faq_threshold: float = setting(
+        0.62, "Least score of a practical (FAQ) question match for the kiosk to answer it."
+    )
+    passage_threshold: float = setting(
+        0.55, "Least score of a description sentence (meaning + shared words) to quote it."
+    )
+    other_exhibit_threshold: float = setting(
+        0.80,
+        "Least score to answer with a curated Q&A of a work the question does not name and "
+        "the conversation is not about (a very distinctive question).",
+    )
+    clarify_margin: float = setting(
+        0.04,
+        "When the two best answers about different works score within this margin, ask "
+        "'did you mean ...?' instead of guessing.",
+    )
+    out_of_scope_margin: float = setting(
+        0.03,
+        "Decline as out of scope when an off-topic example matches the question this much "
+        "better than the best answer.",
+    )
+    name_match: float = setting(
+        0.6, "Least share (0-1) of a title's words found in the question to say it names the work."
+    )
+    fuzzy_ratio: int = setting(
+        84, "Least similarity (0-100) for a misspelled word to count as a name's word (7+ letters)."
+    )
+    suggestions: int = setting(3, "How many suggested questions or choices to offer (2-3).")
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """The conversation with one visitor."""
+
+    language: str = setting(
+        "", "Language a new visit starts in (fr, en, es...); empty: the pack's default language."
+    )
+    idle_reset_s: float = setting(
+        90.0, "Seconds without interaction after which the visit is forgotten."
+    )
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Which installed models the kiosk uses."""
+
+    encoder: str = setting(
+        "use-multilingual-v3-int8",
+        "Catalog id of the question encoder (see `kiosk models list`).",
+    )
+    threads: int = setting(1, "CPU threads the encoder may use (1 leaves a core for audio and UI).")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole kiosk's settings."""
+
+    qa: QaSettings = field(default_factory=QaSettings)
+    session: SessionSettings = field(default_factory=SessionSettings)
+    models: ModelSettings = field(default_factory=ModelSettings)
+
+
+T = TypeVar("T")
+
+
+def _build(cls: type[T], data: Mapping[str, Any], where: str) -> T:
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        if key not in known:
+            raise SettingsError(
+                f"{where}: unknown setting '{key}' — known here: {', '.join(sorted(known))}"
+            )
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind):
+            if not isinstance(raw, Mapping):
+                raise SettingsError(f"{where}: '{key}' must be a table [{key}]")
+            values[key] = _build(kind, raw, f"{where} [{key}]")  # type: ignore[arg-type]
+            continue
+        values[key] = _coerce(raw, kind, f"{where}: '{key}'")
+    return cls(**values)
+
+
+def _coerce(raw: Any, kind: Any, where: str) -> Any:
+    if isinstance(kind, types.GenericAlias) or kind not in (bool, int, float, str):
+        return raw
+    if kind is bool and isinstance(raw, str):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+    try:
+        if kind is float and isinstance(raw, (int, float, str)) and not isinstance(raw, bool):
+            return float(raw)
+        if kind is int and isinstance(raw, (int, str)) and not isinstance(raw, bool):
+            return int(raw)
+        if kind is str and isinstance(raw, str):
+            return raw
+        if kind is bool and isinstance(raw, bool):
+            return raw
+    except ValueError:
+        pass
+    raise SettingsError(f"{where} must be a {kind.__name__}, got {raw!r}")
+
+
+def parse_override(text: str) -> tuple[list[str], str]:
+    """Split ``qa.answer_threshold=0.6`` into (["qa", "answer_threshold"], "0.6")."""
+    if "=" not in text:
+        raise SettingsError(f"--set {text!r}: write it as SECTION.NAME=VALUE, e.g. qa.suggestions=2")
+    key, value = text.split("=", 1)
+    return key.strip().split("."), value.strip()
+
+
+def load_settings(path: Path | None = None, overrides: list[str] | None = None) -> Settings:
+    """Read the TOML file (if any) and apply ``SECTION.NAME=VALUE`` overrides on top."""
+    data: dict[str, Any] = {}
+    where = "settings"
+    if path is not None:
+        where = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError(f"{path}: no such settings file — check --settings") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML ({exc}) — fix the file") from None
+    for text in overrides or []:
+        keys, value = parse_override(text)
+        node = data
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    return _build(Settings, data, where)
+
+
+def default_settings_path() -> Path | None:
+    """``KIOSK_SETTINGS`` if set, else /etc/kiosk/settings.toml when it exists."""
+    env = os.environ.get("KIOSK_SETTINGS")
+    if env:
+        return Path(env)
+    system = Path("/etc/kiosk/settings.toml")
+    return system if system.exists() else None
+
+
+def describe(settings: Settings | None = None) -> str:
+    """Every setting as a commented TOML document (the technician's reference)."""
+    settings = settings or Settings()
+    lines = ["# Gallery kiosk settings. Every value shown is the default."]
+    for top in dataclasses.fields(settings):
+        section = getattr(settings, top.name)
+        lines += ["", f"[{top.name}]", f"# {type(section).__doc__}"]
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            shown = (
+                f'"{value}"' if isinstance(value, str) else str(value).lower()
+                if isinstance(value, bool) else repr(value)
+            )
+            lines += [f"# {f.metadata['doc']}", f"{f.name} = {shown}"]
+    return "\n".join(lines) + "\n"
