@@ -37,7 +37,7 @@ class QaSettings:
         0.55, "Least score of a description sentence (meaning + shared words) to quote it."
     )
     other_exhibit_threshold: float = setting(
-        0.80,
+        0.70,
         "Least score to answer with a curated Q&A of a work the question does not name and "
         "the conversation is not about (a very distinctive question).",
     )

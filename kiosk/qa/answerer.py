@@ -24,6 +24,7 @@ from kiosk.qa.names import Mentions, NameIndex
 from kiosk.qa.text import content_words, sentences, words
 from kiosk.settings import QaSettings
 
+ARTICLES = frozenset("the a an le la les l un une el los las lo unos unas der die das".split())
 TARGET_BONUS = 0.05
 """Added to evidence about the work the question names or the conversation is about."""
 OTHER_PENALTY = 0.10
@@ -179,7 +180,7 @@ class KioskAnswerer:
 
     def _only_names(self, text: str, mentions: Mentions) -> bool:
         """True when the question is nothing but a work's name ("the milkmaid?")."""
-        rest = [w for w in content_words(text) if w not in mentions.matched]
+        rest = [w for w in words(text) if w not in mentions.matched and w not in ARTICLES]
         return not rest and bool(mentions.titles)
 
     def _candidates(self, text: str, mentions: Mentions, target: str | None,
