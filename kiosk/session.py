@@ -1,4 +1,4 @@
-"""One visitor's conversation: language, the work it is about, recent answers. Forgotten on reset."""
+"""One visitor's conversation: language, the work it is about, recent answers (reset forgets it)."""
 
 from __future__ import annotations
 

@@ -139,7 +139,8 @@ def _coerce(raw: Any, kind: Any, where: str) -> Any:
 def parse_override(text: str) -> tuple[list[str], str]:
     """Split ``qa.answer_threshold=0.6`` into (["qa", "answer_threshold"], "0.6")."""
     if "=" not in text:
-        raise SettingsError(f"--set {text!r}: write it as SECTION.NAME=VALUE, e.g. qa.suggestions=2")
+        raise SettingsError(
+            f"--set {text!r}: write it as SECTION.NAME=VALUE, e.g. qa.suggestions=2")
     key, value = text.split("=", 1)
     return key.strip().split("."), value.strip()
 

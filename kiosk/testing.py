@@ -41,4 +41,4 @@ class HashingEncoder:
             for token in content_words(text) or ["<empty>"]:
                 out[row, self._index(stem(token))] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-9)
+        return np.asarray(out / np.maximum(norms, 1e-9), dtype=np.float32)

@@ -41,7 +41,10 @@ qa:
 """
 
 WAVE = """\
-title: {fr: "La Grande Vague de Kanagawa", en: "The Great Wave off Kanagawa", es: "La gran ola de Kanagawa"}
+title:
+  fr: "La Grande Vague de Kanagawa"
+  en: "The Great Wave off Kanagawa"
+  es: "La gran ola de Kanagawa"
 artist: Katsushika Hokusai
 date: "about 1831"
 medium: {fr: "gravure sur bois", en: "woodblock print", es: "xilografía"}

@@ -98,10 +98,7 @@ def build(pack_dir: Path, out: Path, encoder: Encoder,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
-        for p in tmp.rglob("*"):
-            if p.is_file():
-                with p.open("rb") as fh:
-                    os.fsync(fh.fileno())
+        _fsync_tree(tmp)
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -114,6 +111,17 @@ def build(pack_dir: Path, out: Path, encoder: Encoder,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush every file to disk before the bundle is renamed into place."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def read_manifest(bundle: Path) -> dict[str, Any]:

@@ -98,8 +98,9 @@ def _schema_message(err: jsonschema.ValidationError, known: Iterable[str]) -> st
         return (f"'{where}' has '{err.instance}' where a language code is expected "
                 "— use codes like fr, en, es")
     if err.validator == "oneOf":
-        return f"'{where}' must be a text or a mapping of language → text, e.g. {{en: ..., fr: ...}}"
-    if err.validator == "pattern" and "date" in where or "from" in where or "until" in where:
+        return (f"'{where}' must be a text or a mapping of language → text, "
+                "e.g. {en: ..., fr: ...}")
+    if err.validator == "pattern" and any(k in where for k in ("from", "until")):
         return f"'{where}' is not a date: '{err.instance}' — write it as YYYY-MM-DD"
     if err.validator == "pattern":
         return (f"'{where}' = '{err.instance}' is not a valid id — use lowercase letters, "

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from typing import Any
 
 Localized = dict[str, str]
@@ -68,7 +68,7 @@ class Exhibit:
     source_file: str = ""
     """The pack file it came from (for messages)."""
 
-    def on_view(self, today: date) -> bool:
+    def on_view(self, today: dt.date) -> bool:
         """Whether the work is offered on ``today``."""
         iso = today.isoformat()
         if self.on_view_from and iso < self.on_view_from:

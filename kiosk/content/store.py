@@ -77,4 +77,4 @@ class TinyDbStore:
         return self._tables["units"]
 
     def vectors(self) -> Vectors:
-        return self._vectors.astype(np.float32, copy=False)
+        return np.asarray(self._vectors, dtype=np.float32)

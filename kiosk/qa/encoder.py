@@ -50,7 +50,7 @@ class OnnxEncoder:
             parts.append(np.asarray(out, dtype=np.float32))
         vectors = np.concatenate(parts)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-9)
+        return np.asarray(vectors / np.maximum(norms, 1e-9), dtype=np.float32)
 
 
 def load_encoder(data: DataDir, model_id: str, threads: int = 1) -> OnnxEncoder:
