@@ -298,7 +298,7 @@ def _eval(args: argparse.Namespace) -> int:
     for lang, row in report["by_lang"].items():
         table.add_row(f"  {lang}", f"{_pct(row['accuracy'])} of {row['total']}")
     for tag, row in report["by_tag"].items():
-        table.add_row(f"  [{tag}]", f"{_pct(row['accuracy'])} of {row['total']}")
+        table.add_row(f"  tag {tag}", f"{_pct(row['accuracy'])} of {row['total']}")
     table.add_row("latency p50 / p95", f"{report['latency_ms']['p50']} / "
                   f"{report['latency_ms']['p95']} ms")
     console.print(table)

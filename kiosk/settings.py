@@ -28,18 +28,27 @@ class QaSettings:
     """How the answerer decides between answering, clarifying and declining."""
 
     answer_threshold: float = setting(
-        0.62, "Least score (0-1) of the best match for the kiosk to answer; below it, it declines."
+        0.45, "Least score (0-1) of the best match for the kiosk to answer; below it, it declines."
+    )
+    fact_threshold: float = setting(
+        0.48, "Least score of a fact question (who, when, what medium, where, title) about the "
+        "work the question names or the conversation is about, to answer it from its fields."
     )
     faq_threshold: float = setting(
-        0.62, "Least score of a practical (FAQ) question match for the kiosk to answer it."
+        0.45, "Least score of a practical (FAQ) question match for the kiosk to answer it."
     )
     passage_threshold: float = setting(
-        0.55, "Least score of a description sentence (meaning + shared words) to quote it."
+        0.50, "Least score of a description sentence (meaning + shared words) to quote it."
     )
     other_exhibit_threshold: float = setting(
-        0.70,
+        0.65,
         "Least score to answer with a curated Q&A of a work the question does not name and "
         "the conversation is not about (a very distinctive question).",
+    )
+    decline_margin: float = setting(
+        0.0,
+        "An answer must score this much above the closest built-in example of an off-topic or "
+        "unanswerable question ('how much is it worth?'), or the kiosk declines.",
     )
     clarify_margin: float = setting(
         0.04,
@@ -53,6 +62,10 @@ class QaSettings:
     )
     name_match: float = setting(
         0.6, "Least share (0-1) of a title's words found in the question to say it names the work."
+    )
+    title_by_meaning: float = setting(
+        0.70, "Least similarity of the question's other words to a title, in any language, to "
+        "say it names that work ('el columpio' → The Swing)."
     )
     fuzzy_ratio: int = setting(
         84, "Least similarity (0-100) for a misspelled word to count as a name's word (7+ letters)."

@@ -333,6 +333,7 @@ def load_pack(root: Path) -> tuple[Pack | None, list[Issue]]:
             date=date_text,
             medium=reader.localized(rel, etree, "medium", etree.get("medium"), langs),
             room=reader.localized(rel, etree, "room", etree.get("room"), langs),
+            dimensions=reader.localized(rel, etree, "dimensions", etree.get("dimensions"), langs),
             image=reader.image(rel, etree, etree.get("image")),
             aliases=[str(a) for a in etree.get("aliases") or []],
             tags=[str(t) for t in etree.get("tags") or []],

@@ -8,7 +8,7 @@ from typing import Any
 
 Localized = dict[str, str]
 
-FACT_FIELDS = ("title", "artist", "date", "medium", "room")
+FACT_FIELDS = ("title", "artist", "date", "medium", "room", "dimensions")
 
 
 def pick(text: Localized, lang: str, fallback: str) -> tuple[str, str]:
@@ -49,6 +49,8 @@ class Exhibit:
     """What it is made of."""
     room: Localized = field(default_factory=dict)
     """Where it hangs."""
+    dimensions: Localized = field(default_factory=dict)
+    """Its size as the museum records it ("45.5 × 41 cm")."""
     image: str = ""
     """Image path inside the pack or bundle."""
     aliases: list[str] = field(default_factory=list)

@@ -86,6 +86,7 @@ EXHIBIT: dict[str, Any] = {
         "date": _LOCALIZED,
         "medium": _LOCALIZED,
         "room": _LOCALIZED,
+        "dimensions": _LOCALIZED,
         "image": _TEXT,
         "tags": {"type": "array", "items": _TEXT},
         "priority": {"type": "integer"},

@@ -19,18 +19,30 @@ from kiosk.content.model import Exhibit, Pack, pick
 from kiosk.events import Answer, AnswerKind, Question, Source, SourceKind, Suggestion
 from kiosk.ports import Encoder, Vectors
 from kiosk.qa.index import Lexical, Unit
-from kiosk.qa.intents import FACTS, OUT_OF_SCOPE, UNSUPPORTED, Intents
+from kiosk.qa.intents import FACTS, FIELD_OF, OUT_OF_SCOPE, UNSUPPORTED, Intents
 from kiosk.qa.names import Mentions, NameIndex
-from kiosk.qa.text import content_words, sentences, words
+from kiosk.qa.text import WORD, content_words, fold, root, sentences, words
 from kiosk.settings import QaSettings
 
 ARTICLES = frozenset("the a an le la les l un une el los las lo unos unas der die das".split())
 TARGET_BONUS = 0.05
 """Added to evidence about the work the question names or the conversation is about."""
-OTHER_PENALTY = 0.10
-"""Taken from evidence about another work when the question has a subject."""
+OTHER_PENALTY = 0.20
+"""Taken from evidence about another work when the question names a work."""
+CONTEXT_PENALTY = 0.35
+"""Taken from evidence about another, unnamed work during a conversation about one work."""
 LEXICAL_WEIGHT = 0.35
 """Weight of shared words, next to meaning, when scoring a description sentence."""
+GROUP_LEXICAL_WEIGHT = 0.25
+"""Weight of shared words with a curated Q&A or FAQ entry (its phrasings and answer)."""
+NOVELTY_PENALTY = 0.30
+"""Taken, times the share of the question's words the content never uses ('david',
+'joconde'), from answers about works the question does not name."""
+FOREIGN_LEAD = 0.15
+"""Lead over every other candidate that lets a question in a language the pack lacks be
+answered from a work it does not name (cross-language similarities run lower)."""
+GROUP_POOL = 40
+"""Curated Q&A and FAQ entries kept (by meaning) before shared words are counted."""
 PRIORITY_STEP = 0.005
 """Score added per priority point (breaks ties between near-equal answers)."""
 SENTENCE_POOL = 24
@@ -73,11 +85,26 @@ class KioskAnswerer:
         self.today = today
         self.units = units
         self.vectors = vectors
+        self.exhibits = {e.id: e for e in pack.exhibits}
         self.kinds = np.array([u.kind for u in units])
         self.sentence_rows = np.flatnonzero(self.kinds == "sentence")
-        self.lexical = Lexical([u.text for u in units])
-        self.exhibits = {e.id: e for e in pack.exhibits}
-        self.names = NameIndex(pack.exhibits, self.settings.fuzzy_ratio)
+        self.lexical = Lexical([[(u.text, u.lang)] for u in units])
+        # curated Q&A and FAQ entries: one group per entry, over all its phrasings
+        self.group_rows = np.flatnonzero((self.kinds == "qa") | (self.kinds == "faq"))
+        self.title_rows = np.flatnonzero(self.kinds == "title")
+        keys = [(u.kind, u.ref, u.item) for u in (units[r] for r in self.group_rows)]
+        self.groups = sorted(set(keys))
+        position = {key: i for i, key in enumerate(self.groups)}
+        self.group_of = np.array([position[k] for k in keys], dtype=np.int64)
+        self.group_lexical = Lexical([self._group_parts(key) for key in self.groups])
+        texts = [u.text for u in units] + [t for key in self.groups
+                                           for t, _ in self._group_parts(key)]
+        for ex in pack.exhibits:
+            texts += [*ex.title.values(), *ex.artist.values(), *ex.aliases]
+        self.known_words = {w for t in texts for w in content_words(t)}
+        self.known_roots = {root(w) for w in self.known_words}
+        self.names = NameIndex(pack.exhibits, self.settings.fuzzy_ratio, self.intents.generic)
+        self._view: tuple[dt.date, set[str]] | None = None
         self.default = pack.museum.default_language
 
     # -- public -----------------------------------------------------------------------------
@@ -90,7 +117,7 @@ class KioskAnswerer:
             about = None
         if not words(text):
             return self._unknown(lang, None, 0.0)
-        ev = self._evidence(text, about, on_view)
+        ev = self._evidence(text, lang, about, on_view)
         mentions, target, named, choices, cands, intent = (
             ev.mentions, ev.target, ev.named, ev.choices, ev.candidates, ev.intent)
         sims = ev.sims
@@ -102,21 +129,38 @@ class KioskAnswerer:
         if named and target and self._only_names(text, mentions):
             return self._fact(lang, self.exhibits[target], "about", 1.0)
         if best.kind == "unsupported":
-            return self._unknown(lang, target, best.score)
+            # the fields never answer this; a curated answer or a sentence still may
+            best = next((c for c in cands if c.kind not in ("fact", "unsupported")), best)
+            if best.kind == "unsupported":
+                return self._unknown(lang, target, best.score)
         if best.kind == "fact":
-            if best.score < s.answer_threshold:
+            if best.score < (s.fact_threshold if target else s.answer_threshold):
                 return self._unknown(lang, target, best.score)
             if target is None and not choices and self._unknown_words(text, mentions):
                 return self._unknown(lang, None, best.score)  # names a work we do not hold
             if target is None:
                 return self._clarify(lang, choices or self._top_exhibits(on_view), best.score)
             return self._fact(lang, self.exhibits[target], str(best.item), best.score)
-        if best.kind == "faq" and best.score >= s.faq_threshold:
+        # an answer must also beat, by a margin, the closest off-topic or unanswerable example
+        against = max(intent.get(OUT_OF_SCOPE, 0.0), intent.get(UNSUPPORTED, 0.0)) \
+            + s.decline_margin
+        if best.kind == "faq" and best.score >= max(s.faq_threshold, against):
             return self._faq(lang, str(best.ref), best.score)
+        if (best.kind in ("qa", "sentence") and target is None and not choices
+                and self._asks_a_fact(intent)
+                and self._unknown_words(text, mentions)):
+            # "where is Michelangelo's David?": a fact about a work we do not hold
+            return self._unknown(lang, None, best.score)
         if best.kind in ("qa", "sentence") and best.ref is not None:
             threshold = s.passage_threshold if best.kind == "sentence" else s.answer_threshold
-            if best.ref != target and target is None and best.kind == "qa":
+            runner_up = next((c.score for c in cands[1:] if c.ref != best.ref), 0.0)
+            foreign = lang not in self.pack.museum.languages
+            if best.ref != target and target is None and best.kind == "qa" and not (
+                    foreign and best.score - runner_up >= FOREIGN_LEAD):
+                # a curated answer about a work nobody named needs a very close match — or,
+                # asked in a language the pack lacks (lower similarities), a clear lead
                 threshold = s.other_exhibit_threshold
+            threshold = max(threshold, against)
             if best.score >= threshold:
                 rival = next((c for c in cands[1:] if c.kind in ("qa", "sentence")
                               and c.ref not in (None, best.ref)), None)
@@ -135,29 +179,50 @@ class KioskAnswerer:
 
     def explain(self, question: Question, about: str | None = None) -> Evidence:
         """The evidence behind an answer (``kiosk ask --explain``)."""
-        return self._evidence(question.text.strip(), about, self._on_view())
+        return self._evidence(question.text.strip(), question.lang, about, self._on_view())
 
-    def _evidence(self, text: str, about: str | None, on_view: set[str]) -> Evidence:
+    def _evidence(self, text: str, lang: str, about: str | None,
+                  on_view: set[str]) -> Evidence:
         mentions = self.names.find(text)
-        target, named, choices = self._subject(mentions, about, on_view)
-        masked = " ".join(w for w in words(text) if w not in mentions.matched)
-        queries = [text] + ([masked] if masked and masked != " ".join(words(text)) else [])
+        kept = [w for w in WORD.findall(text) if fold(w) not in mentions.matched]
+        masked = " ".join(kept)
+        queries = [text] + ([masked] if kept and len(kept) < len(words(text)) else [])
         qv = self.encoder.encode(queries)
-        sims = self.vectors @ qv.T if len(self.vectors) else np.zeros((0, len(queries)))
-        best_sims = sims.max(axis=1) if len(sims) else np.zeros(0)
         intent = self.intents.scores((self.intents.vectors @ qv.T).max(axis=1))
-        cands = self._candidates(text, mentions, target, choices, sims, best_sims, intent,
-                                 on_view)
+        if not mentions.best_title(self.settings.name_match):
+            mentions = self._title_by_meaning(text, lang, mentions, on_view)
+        other_work = self._asks_a_fact(intent) and self._novelty(text, lang, mentions) > 0
+        target, named, choices = self._subject(mentions, about, on_view, other_work)
+        sims = self.vectors @ qv.T if len(self.vectors) else np.zeros((0, len(queries)))
+        # once a work is named, what is asked about it is read without its name
+        best_sims = sims[:, -1] if named else sims.max(axis=1)
+        cands = self._candidates(text, lang, mentions, target, named, choices, sims, best_sims,
+                                 intent, on_view)
         return Evidence(mentions, target, named, choices, cands, intent, sims)
 
-    def _on_view(self) -> set[str]:
-        today = self.today or dt.date.today()
-        return {e.id for e in self.pack.exhibits if e.on_view(today)}
+    def _group_parts(self, key: tuple[str, str, int]) -> list[tuple[str, str]]:
+        """The phrasings and answers of a curated Q&A or FAQ entry, with their languages."""
+        kind, ref, item = key
+        entry = self.exhibits[ref].qa[item] if kind == "qa" else \
+            next(f for f in self.pack.faq if f.id == ref)
+        return [(q, lang) for lang, qs in entry.questions.items() for q in qs] + \
+            [(a, lang) for lang, a in entry.answer.items()]
 
-    def _subject(self, mentions: Mentions, about: str | None,
-                 on_view: set[str]) -> tuple[str | None, bool, list[str]]:
+    def _on_view(self) -> set[str]:
+        """The works offered today (exhibition dates), worked out once a day."""
+        today = self.today or dt.date.today()
+        if self._view is None or self._view[0] != today:
+            self._view = (today, {e.id for e in self.pack.exhibits if e.on_view(today)})
+        return self._view[1]
+
+    def _subject(self, mentions: Mentions, about: str | None, on_view: set[str],
+                 other_work: bool) -> tuple[str | None, bool, list[str]]:
         """(the work the question is about, whether it names it, works to choose between)."""
         titled = [e for e in mentions.best_title(self.settings.name_match) if e in on_view]
+        if mentions.artists:
+            # a partly matched title by another artist than the one named is doubtful
+            by = set(mentions.by_artist())
+            titled = [e for e in titled if e in by or mentions.titles[e] >= 1.0]
         if len(titled) == 1:
             return titled[0], True, []
         if len(titled) > 1:
@@ -165,6 +230,8 @@ class KioskAnswerer:
                 return about, True, []
             return None, True, titled
         by_artist = [e for e in mentions.by_artist() if e in on_view]
+        if by_artist and other_work:
+            return about, False, []  # another work by this artist ("l'angélus de millet")
         if len(by_artist) == 1:
             return by_artist[0], True, []
         if by_artist:
@@ -178,50 +245,100 @@ class KioskAnswerer:
         return [w for w in content_words(text)
                 if w not in mentions.matched and w not in self.intents.vocabulary]
 
+    def _title_by_meaning(self, text: str, lang: str, mentions: Mentions,
+                          on_view: set[str]) -> Mentions:
+        """A work named in words its titles do not use ('el columpio' for The Swing)."""
+        rest = [w for w in WORD.findall(text)
+                if fold(w) not in mentions.matched and fold(w) not in self.intents.vocabulary
+                and fold(w) in content_words(w, lang) and len(w) > 2]
+        if len(rest) < 2 or not len(self.title_rows):
+            return mentions  # one word is too little to recognise a title by meaning
+        sims = self.vectors[self.title_rows] @ self.encoder.encode([" ".join(rest)])[0]
+        best: dict[str, float] = {}
+        for row, score in zip(self.title_rows.tolist(), sims.tolist(), strict=True):
+            ref = self.units[row].ref
+            if ref in on_view and score > best.get(ref, -1.0):
+                best[ref] = score
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])
+        if not ranked or ranked[0][1] < self.settings.title_by_meaning:
+            return mentions
+        if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < self.settings.clarify_margin:
+            return mentions
+        ref = ranked[0][0]
+        if mentions.artists and ref not in mentions.by_artist():
+            return mentions  # "le déjeuner des canotiers de renoir" is not Manet's Déjeuner
+        return Mentions({**mentions.titles, ref: 1.0}, {**mentions.covered, ref: 1.0},
+                        mentions.artists, mentions.matched | {fold(w) for w in rest})
+
+    def _asks_a_fact(self, intent: dict[str, float]) -> bool:
+        """Whether the question reads like who/when/where/what medium/how big."""
+        facts = [intent.get(f, 0.0) for f in FACTS if f not in ("about", "title")]
+        return max(facts) >= self.settings.fact_threshold
+
+    def _novelty(self, text: str, lang: str, mentions: Mentions) -> float:
+        """Share of the question's longer words that no text of the content uses (only in
+        the pack's languages: in another language every word is new)."""
+        if lang not in self.pack.museum.languages:
+            return 0.0
+        longer = [w for w in content_words(text, lang) if len(w) >= 4
+                  and w not in mentions.matched and w not in self.intents.vocabulary]
+        if not longer:
+            return 0.0
+        novel = [w for w in longer if root(w) not in self.known_roots]
+        return len(novel) / len(longer)
+
     def _only_names(self, text: str, mentions: Mentions) -> bool:
         """True when the question is nothing but a work's name ("the milkmaid?")."""
         rest = [w for w in words(text) if w not in mentions.matched and w not in ARTICLES]
         return not rest and bool(mentions.titles)
 
-    def _candidates(self, text: str, mentions: Mentions, target: str | None,
+    def _candidates(self, text: str, lang: str, mentions: Mentions, target: str | None,
+                    named: bool,
                     choices: list[str], sims: np.ndarray, best_sims: np.ndarray,
                     intent: dict[str, float], on_view: set[str]) -> list[Candidate]:
-        has_subject = target is not None or bool(choices)
+        penalty = OTHER_PENALTY if choices or named else CONTEXT_PENALTY if target else 0.0
+        if not named:
+            penalty += NOVELTY_PENALTY * self._novelty(text, lang, mentions)
         cands: list[Candidate] = []
-        seen: dict[tuple[str, str, int], float] = {}
-        for row in np.flatnonzero(self.kinds != "sentence"):
-            unit = self.units[row]
-            key = (unit.kind, unit.ref, unit.item)
-            if best_sims[row] > seen.get(key, -1.0):
-                seen[key] = float(best_sims[row])
-        for (kind, ref, item), score in seen.items():
-            if kind == "qa":
-                if ref not in on_view:
+        if len(self.groups):
+            best = np.full(len(self.groups), -1.0)
+            np.maximum.at(best, self.group_of, best_sims[self.group_rows])
+            pool = np.argsort(-best)[:GROUP_POOL]
+            lex = self.group_lexical.overlap(text, lang, pool, frozenset())
+            for g, overlap in zip(pool.tolist(), lex.tolist(), strict=True):
+                kind, ref, item = self.groups[g]
+                if kind == "qa" and ref not in on_view:
                     continue
-                score = self._adjust(score, ref, target, has_subject)
-            cands.append(Candidate(score, kind, ref, item))
+                score = float(best[g]) + GROUP_LEXICAL_WEIGHT * overlap
+                if kind == "qa":
+                    score = self._adjust(score, ref, target, penalty)
+                elif named:
+                    score -= OTHER_PENALTY  # a question naming a work is about that work
+                cands.append(Candidate(score, kind, ref, item))
         if len(self.sentence_rows):
             raw = sims[self.sentence_rows, 0]
             pool = self.sentence_rows[np.argsort(-raw)[:SENTENCE_POOL]]
-            lex = self.lexical.overlap(text, pool, frozenset())
+            lex = self.lexical.overlap(text, lang, pool, mentions.matched)
             for row, overlap in zip(pool.tolist(), lex.tolist(), strict=True):
                 unit = self.units[row]
                 if unit.ref not in on_view:
                     continue
-                score = float(sims[row, 0]) + LEXICAL_WEIGHT * overlap
-                cands.append(Candidate(self._adjust(score, unit.ref, target, has_subject),
+                column = -1 if named and unit.ref == target else 0
+                score = float(sims[row, column]) + LEXICAL_WEIGHT * overlap
+                cands.append(Candidate(self._adjust(score, unit.ref, target, penalty),
                                        "sentence", unit.ref, unit.item))
+        bonus = TARGET_BONUS if target else 0.0  # the same credit as the work's curated answers
         for name in FACTS:
-            cands.append(Candidate(intent.get(name, 0.0), "fact", target, name))
-        cands.append(Candidate(intent.get(UNSUPPORTED, 0.0), "unsupported", target, 0))
+            cands.append(Candidate(intent.get(name, 0.0) + bonus, "fact", target, name))
+        cands.append(Candidate(intent.get(UNSUPPORTED, 0.0) + bonus, "unsupported", target, 0))
         cands.sort(key=lambda c: -c.score)
         return cands
 
-    def _adjust(self, score: float, ref: str, target: str | None, has_subject: bool) -> float:
+    def _adjust(self, score: float, ref: str, target: str | None, penalty: float) -> float:
         score += PRIORITY_STEP * self.exhibits[ref].priority
         if ref == target:
             return score + TARGET_BONUS
-        return score - OTHER_PENALTY if has_subject else score
+        return score - penalty
 
     # -- replies ------------------------------------------------------------------------------
 
@@ -264,7 +381,8 @@ class KioskAnswerer:
             text = " ".join(sentences(paragraph)[:2])
             return self._answer(SourceKind.DESCRIPTION, lang, text, used, score, ex,
                                 detail="description")
-        value, used = self._text(getattr(ex, field), lang) if field != "title" else ("", lang)
+        value, used = self._text(getattr(ex, FIELD_OF.get(field, field)), lang) \
+            if field != "title" else ("", lang)
         if field != "title" and not value:
             return self._unknown(lang, ex.id, score)
         title, used_title = self._text(ex.title, lang)
@@ -289,7 +407,7 @@ class KioskAnswerer:
         _, used = self._text(ex.description, lang)
         rows = [r for r in self.sentence_rows.tolist()
                 if self.units[r].ref == ex.id and self.units[r].lang == used]
-        lex = self.lexical.overlap(question, np.array(rows), frozenset())
+        lex = self.lexical.overlap(question, lang, np.array(rows), frozenset())
         combined = sims[rows, 0] + LEXICAL_WEIGHT * lex
         item = self.units[rows[int(np.argmax(combined))]].item
         parts = sentences(ex.description[used])

@@ -24,7 +24,8 @@ class Unit:
     """One matchable text."""
 
     kind: str
-    """``qa``, ``faq`` or ``sentence``."""
+    """``qa``, ``faq``, ``sentence``, or ``title`` (a work's name, to recognise it by meaning
+    in any language)."""
     ref: str
     """The exhibit or FAQ id."""
     item: int
@@ -39,6 +40,9 @@ def build_units(pack: Pack) -> list[Unit]:
     """Every unit of a pack, in a stable order."""
     units: list[Unit] = []
     for ex in pack.exhibits:
+        names = sorted({(lang, t) for lang, t in ex.title.items()}
+                       | {("", alias) for alias in ex.aliases})
+        units += [Unit("title", ex.id, k, lang, t) for k, (lang, t) in enumerate(names)]
         for i, pair in enumerate(ex.qa):
             for lang, phrasings in sorted(pair.questions.items()):
                 units += [Unit("qa", ex.id, i, lang, q) for q in phrasings]
@@ -68,16 +72,19 @@ def encode_units(units: list[Unit], encoder: Encoder,
 class Lexical:
     """Shared-word evidence between a question and sentences (IDF-weighted stem overlap)."""
 
-    def __init__(self, texts: list[str]) -> None:
-        self.stems = [frozenset(stem(w) for w in content_words(t)) for t in texts]
+    def __init__(self, texts: list[list[tuple[str, str]]]) -> None:
+        """``texts``: per document, its parts as (text, language)."""
+        self.stems = [frozenset(stem(w) for text, lang in parts for w in content_words(text, lang))
+                      for parts in texts]
         df = Counter(s for stems in self.stems for s in stems)
         n = max(len(texts), 1)
         self.idf = {s: math.log(1 + n / c) for s, c in df.items()}
         self.unknown_idf = math.log(1 + n)
 
-    def overlap(self, question: str, rows: np.ndarray, ignore: frozenset[str]) -> np.ndarray:
-        """For each row: share of the question's (weighted) word stems the sentence holds."""
-        q = {stem(w) for w in content_words(question) if w not in ignore}
+    def overlap(self, question: str, lang: str, rows: np.ndarray,
+                ignore: frozenset[str]) -> np.ndarray:
+        """For each row: share of the question's (weighted) word stems the document holds."""
+        q = {stem(w) for w in content_words(question, lang) if w not in ignore}
         if not q:
             return np.zeros(len(rows), dtype=np.float32)
         weights = {s: self.idf.get(s, self.unknown_idf) for s in q}

@@ -12,7 +12,9 @@ import numpy as np
 from kiosk.ports import Encoder, Vectors
 from kiosk.qa.text import content_words
 
-FACTS = ("artist", "date", "medium", "room", "title", "about")
+FACTS = ("artist", "date", "medium", "room", "size", "title", "about")
+FIELD_OF = {"size": "dimensions"}
+"""The exhibit field an intent is answered from, when its name differs."""
 UNSUPPORTED = "unsupported"
 OUT_OF_SCOPE = "out_of_scope"
 
@@ -34,6 +36,8 @@ class Intents:
     """The whole intents.toml (templates, replies, names)."""
     vocabulary: frozenset[str]
     """Every word of the fact examples and of the generic words for a work."""
+    generic: frozenset[str]
+    """Words for "a work" that name no particular one (painting, tableau, cuadro...)."""
 
     @staticmethod
     def build(encoder: Encoder) -> Intents:
@@ -48,8 +52,9 @@ class Intents:
             texts += examples
         vocab = {w for name in FACTS for t in table["intent"][name]["examples"]
                  for w in content_words(t)}
-        vocab |= {w for t in table["generic_words"]["words"] for w in content_words(t)}
-        return Intents(labels, encoder.encode(texts), table, frozenset(vocab))
+        generic = {w for t in table["generic_words"]["words"] for w in content_words(t)}
+        return Intents(labels, encoder.encode(texts), table, frozenset(vocab | generic),
+                       frozenset(generic))
 
     def scores(self, sims: np.ndarray) -> dict[str, float]:
         """Best similarity per intent, from one similarity per example."""

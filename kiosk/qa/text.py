@@ -5,26 +5,34 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«¿¡(A-ZÀ-Ý0-9])")
 
-# Words that carry no meaning for matching names and passages (fr, en, es, a little de/it).
-STOPWORDS = frozenset("""
+# Words that carry no meaning for matching, per language ("or" is gold in French, "sale"
+# dirty; so a question's words are filtered with its own language's list when it is known).
+STOPWORDS_BY_LANG = {
+    "en": frozenset("""
 a an the of and or to in on at by for with from is are was were be been it its this that these
 those what who whom whose which when where why how do does did can could would should i you he
-off over above under near upon onto sous dessus sobre bajo entre tras
 she we they me my your his her our their there here as not no yes so if about into than then
 tell please show know like just some any one ones very much many also get got has have had
+off over above under near upon onto whats wheres whos thats its im come those all
+""".split()),
+    "fr": frozenset("""
 le la les l un une des du de d et ou en au aux ce cet cette ces qui que quoi qu est sont etait
 il elle ils elles on nous vous je tu me te se sa son ses leur leurs mon ma mes ton ta tes par
-pour sur dans avec sans pas ne plus tres y a ou quand comment pourquoi quel quelle quels quelles
-c s n j m t est-ce ca cela ceci dit dis moi
-el los las lo un una unos unas del al y o en con por para que quien quienes cual cuales cuando
-donde como porque por que es son era fue esta este esto estos estas ese esa eso se su sus mi
-me te le les nos muy mas dime sabes hay
-der die das ein eine und oder ist wer wann wo wie was warum il lo gli di da che chi come dove
-perche quando
-""".split())
+pour sur dans avec sans pas ne plus tres y a quand comment pourquoi quel quelle quels quelles
+c s n j m t ca cela ceci dit dis moi sous dessus ete fait
+""".split()),
+    "es": frozenset("""
+el la los las lo un una unos unas del al y o en con por para que quien quienes cual cuales
+cuando donde como porque es son era fue esta este esto estos estas ese esa eso se su sus mi
+me te le les nos muy mas dime sabes hay sobre bajo entre tras de a
+""".split()),
+    "de": frozenset("der die das ein eine und oder ist wer wann wo wie was warum von zu".split()),
+    "it": frozenset("il lo gli la di da che chi come dove perche quando e un una del".split()),
+}
+STOPWORDS = frozenset().union(*STOPWORDS_BY_LANG.values())
 
 
 def fold(text: str) -> str:
@@ -36,17 +44,30 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Folded words (letters and digits)."""
-    return _WORD.findall(fold(text))
+    return WORD.findall(fold(text))
 
 
-def content_words(text: str) -> list[str]:
-    """Folded words without stopwords or single letters."""
-    return [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
+def content_words(text: str, lang: str | None = None) -> list[str]:
+    """Folded words without single letters and stopwords (of ``lang``, else of any language)."""
+    stop = STOPWORDS_BY_LANG.get(lang or "", STOPWORDS)
+    return [w for w in words(text) if w not in stop and len(w) > 1]
 
 
 def stem(word: str) -> str:
-    """A crude, language-neutral stem: the first six letters (paint/painted/peint...)."""
-    return word[:6] if not word.isdigit() else word
+    """A crude, language-neutral stem: the first five letters (fermez/fermé, painted/paints)."""
+    return word[:5] if not word.isdigit() else word
+
+
+_ENDINGS = ("iendo", "aient", "ando", "idos", "idas", "ing", "ado", "ada", "ons", "ait", "ent",
+            "ed", "es", "ez", "er", "s")
+
+
+def root(word: str) -> str:
+    """The word without a common inflection ending (used/uses → us, peignait → peign)."""
+    for end in _ENDINGS:
+        if word.endswith(end) and len(word) - len(end) >= 2:
+            return word[: -len(end)]
+    return word
 
 
 def sentences(paragraph: str) -> list[str]:
