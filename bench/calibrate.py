@@ -1,6 +1,6 @@
 """Calibrate the answerer's thresholds on a dev set: a grid of [qa] settings, scored by eval.
 
-    .venv/bin/python bench/calibrate.py [--content content/demo] [--questions tests/data/devset.yaml]
+    .venv/bin/python bench/calibrate.py [--content PACK] [--questions QUESTIONS.yaml]
 
 Prints the best settings by the worse of in-scope and refusal accuracy (both matter: a kiosk
 that answers everything fails visitors as much as one that answers nothing).

@@ -12,6 +12,7 @@ from typing import Any
 
 from kiosk import __version__
 from kiosk.errors import KioskError
+from kiosk.content.model import Pack, pick
 from kiosk.events import Answer, AnswerKind
 from kiosk.paths import DataDir, resolve_data_dir
 from kiosk.settings import Settings, default_settings_path, describe, load_settings
@@ -191,19 +192,34 @@ def _answer_json(question: str, lang: str, answer: Answer, ms: float) -> dict[st
     }
 
 
-def _show(answer: Answer, pack_titles: dict[str, str]) -> None:
+_WORDING = {  # source line, practical info, then the suggestion labels by answer kind
+    "en": ("from the museum's notes on", "visitor information",
+           {"answer": "You could ask", "clarify": "Choose", "unknown": "I can tell you about"}),
+    "fr": ("d'après les notes du musée sur", "informations pratiques",
+           {"answer": "Vous pouvez demander", "clarify": "Choisissez",
+            "unknown": "Je peux vous parler de"}),
+    "es": ("según las notas del museo sobre", "información práctica",
+           {"answer": "Puede preguntar", "clarify": "Elija", "unknown": "Puedo hablarle de"}),
+}
+
+
+def _show(answer: Answer, pack: Pack) -> None:
     if answer.notice:
         print(answer.notice)
     print(answer.text)
     src = answer.source
     if answer.kind is AnswerKind.ANSWER:
-        where = f"the museum's notes on “{pack_titles.get(src.exhibit_id or '', '')}”" \
-            if src.exhibit_id else f"visitor information ({src.faq_id})"
-        print(f"  — from {where}, {src.detail} · confidence {answer.confidence:.2f}")
-    label = {AnswerKind.CLARIFY: "Choose", AnswerKind.UNKNOWN: "I can tell you",
-             AnswerKind.ANSWER: "You could ask"}[answer.kind]
+        notes, info, _ = _WORDING.get(answer.lang, _WORDING["en"])
+        exhibit = pack.exhibit(src.exhibit_id) if src.exhibit_id else None
+        if exhibit is not None:
+            title, _ = pick(exhibit.title, answer.lang, pack.museum.default_language)
+            where = f"{notes} “{title}”"
+        else:
+            where = f"{info} ({src.faq_id})"
+        print(f"  — {where}, {src.detail} · {answer.confidence:.2f}")
+    label = _WORDING.get(answer.lang, _WORDING["en"])[2][str(answer.kind)]
     for s in answer.suggestions:
-        print(f"  {label}: {s.label}")
+        print(f"  {label}{' :' if answer.lang == 'fr' else ':'} {s.label}")
 
 
 def _explain(answerer: Any, question: str, lang: str, about: str | None) -> None:
@@ -228,8 +244,6 @@ def _ask(args: argparse.Namespace) -> int:
     museum = content.pack.museum
     session = Session(settings.session.language or museum.default_language,
                       sorted({*museum.languages, "fr", "en", "es"}))
-    titles = {e.id: e.title.get(session.language) or next(iter(e.title.values()))
-              for e in content.pack.exhibits}
     if args.question:
         start = time.perf_counter()
         answer = session.ask(answerer, args.question, args.lang, args.about)
@@ -240,7 +254,7 @@ def _ask(args: argparse.Namespace) -> int:
             print(json.dumps(_answer_json(args.question, session.language, answer, ms),
                              ensure_ascii=False, indent=2))
         else:
-            _show(answer, titles)
+            _show(answer, content.pack)
         return 0
     name = museum.name.get(session.language, "")
     print(f"{name} — {content.label}\nType a question (:lang fr|en|es, :reset, :quit).")
@@ -265,7 +279,7 @@ def _ask(args: argparse.Namespace) -> int:
             continue
         answer = session.ask(answerer, line, args.lang, about)
         about = None
-        _show(answer, titles)
+        _show(answer, content.pack)
 
 
 def _pct(value: float | None) -> str:

@@ -103,6 +103,13 @@ class KioskAnswerer:
             texts += [*ex.title.values(), *ex.artist.values(), *ex.aliases]
         self.known_words = {w for t in texts for w in content_words(t)}
         self.known_roots = {root(w) for w in self.known_words}
+        self.exhibit_roots: dict[str, set[str]] = {}
+        for u in units:
+            self.exhibit_roots.setdefault(u.ref, set()).update(
+                root(w) for w in content_words(u.text))
+        for key in self.groups:
+            self.exhibit_roots.setdefault(key[1], set()).update(
+                root(w) for t, _ in self._group_parts(key) for w in content_words(t))
         self.names = NameIndex(pack.exhibits, self.settings.fuzzy_ratio, self.intents.generic)
         self._view: tuple[dt.date, set[str]] | None = None
         self.default = pack.museum.default_language
@@ -133,6 +140,13 @@ class KioskAnswerer:
             best = next((c for c in cands if c.kind not in ("fact", "unsupported")), best)
             if best.kind == "unsupported":
                 return self._unknown(lang, target, best.score)
+        if best.kind == "fact" and target is None and not choices:
+            # a fact needs a work; a curated answer or a passage may still answer it
+            # ("who was the museum's first director?")
+            alt = next((c for c in cands if c.kind in ("qa", "sentence", "faq")), None)
+            floor = {"sentence": s.passage_threshold, "faq": s.faq_threshold}
+            if alt is not None and alt.score >= floor.get(alt.kind, s.answer_threshold):
+                best = alt
         if best.kind == "fact":
             if best.score < (s.fact_threshold if target else s.answer_threshold):
                 return self._unknown(lang, target, best.score)
@@ -147,8 +161,8 @@ class KioskAnswerer:
         if best.kind == "faq" and best.score >= max(s.faq_threshold, against):
             return self._faq(lang, str(best.ref), best.score)
         if (best.kind in ("qa", "sentence") and target is None and not choices
-                and self._asks_a_fact(intent)
-                and self._unknown_words(text, mentions)):
+                and self._asks_a_fact(intent) and best.ref is not None
+                and self._foreign_words(text, lang, mentions, best.ref)):
             # "where is Michelangelo's David?": a fact about a work we do not hold
             return self._unknown(lang, None, best.score)
         if best.kind in ("qa", "sentence") and best.ref is not None:
@@ -269,6 +283,15 @@ class KioskAnswerer:
             return mentions  # "le déjeuner des canotiers de renoir" is not Manet's Déjeuner
         return Mentions({**mentions.titles, ref: 1.0}, {**mentions.covered, ref: 1.0},
                         mentions.artists, mentions.matched | {fold(w) for w in rest})
+
+    def _foreign_words(self, text: str, lang: str, mentions: Mentions, ref: str) -> list[str]:
+        """Words of the question that the texts of work ``ref`` never use ('david')."""
+        if lang not in self.pack.museum.languages:
+            return []
+        own = self.exhibit_roots.get(ref, set())
+        return [w for w in content_words(text, lang) if len(w) >= 4
+                and w not in mentions.matched and w not in self.intents.vocabulary
+                and root(w) not in own]
 
     def _asks_a_fact(self, intent: dict[str, float]) -> bool:
         """Whether the question reads like who/when/where/what medium/how big."""
