@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint bench eval clean
+.PHONY: setup run test lint bench calibrate eval clean
 
 setup:
 	@VENV=$(VENV) ./scripts/setup.sh
@@ -25,6 +25,9 @@ eval: setup
 
 bench: setup
 	$(BIN)/python bench/qa.py
+
+calibrate: setup
+	$(BIN)/python bench/calibrate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

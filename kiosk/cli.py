@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from kiosk import __version__
-from kiosk.errors import KioskError
 from kiosk.content.model import Pack, pick
+from kiosk.errors import KioskError
 from kiosk.events import Answer, AnswerKind
 from kiosk.paths import DataDir, resolve_data_dir
 from kiosk.settings import Settings, default_settings_path, describe, load_settings
