@@ -192,14 +192,12 @@ def _answer_json(question: str, lang: str, answer: Answer, ms: float) -> dict[st
     }
 
 
-_WORDING = {  # source line, practical info, then the suggestion labels by answer kind
-    "en": ("from the museum's notes on", "visitor information",
-           {"answer": "You could ask", "clarify": "Choose", "unknown": "I can tell you about"}),
+_WORDING = {  # source line, practical info, the label of follow-up questions
+    "en": ("from the museum's notes on", "visitor information", {"answer": "You could ask"}),
     "fr": ("d'après les notes du musée sur", "informations pratiques",
-           {"answer": "Vous pouvez demander", "clarify": "Choisissez",
-            "unknown": "Je peux vous parler de"}),
+           {"answer": "Vous pouvez demander"}),
     "es": ("según las notas del museo sobre", "información práctica",
-           {"answer": "Puede preguntar", "clarify": "Elija", "unknown": "Puedo hablarle de"}),
+           {"answer": "Puede preguntar"}),
 }
 
 
@@ -217,9 +215,11 @@ def _show(answer: Answer, pack: Pack) -> None:
         else:
             where = f"{info} ({src.faq_id})"
         print(f"  — {where}, {src.detail} · {answer.confidence:.2f}")
-    label = _WORDING.get(answer.lang, _WORDING["en"])[2][str(answer.kind)]
+    if answer.suggestions and answer.kind is AnswerKind.ANSWER:
+        label = _WORDING.get(answer.lang, _WORDING["en"])[2]["answer"]
+        print(f"  {label}{' :' if answer.lang == 'fr' else ':'}")
     for s in answer.suggestions:
-        print(f"  {label}{' :' if answer.lang == 'fr' else ':'} {s.label}")
+        print(f"    • {s.label}")
 
 
 def _explain(answerer: Any, question: str, lang: str, about: str | None) -> None:

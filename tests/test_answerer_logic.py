@@ -58,7 +58,7 @@ def test_follow_up_uses_the_conversation(answerer: KioskAnswerer) -> None:
     assert "1831" in follow.text
     session.reset()
     assert session.current_exhibit is None and session.history == []
-    assert session.ask(answerer, "when was it made", "en").kind is not AnswerKind.ANSWER
+    assert session.ask(answerer, "what year is it from", "en").kind is not AnswerKind.ANSWER
 
 
 def test_missing_translation_falls_back_with_notice(tmp_path: Path) -> None:

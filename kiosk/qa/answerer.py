@@ -49,6 +49,14 @@ SENTENCE_POOL = 24
 """Description sentences kept (by meaning) before shared words are counted."""
 
 
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of the ``k`` best scores, best first (without sorting them all)."""
+    if len(scores) > k:
+        part = np.argpartition(-scores, k)[:k]
+        return part[np.argsort(-scores[part])]
+    return np.argsort(-scores)
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One possible reply and its evidence score."""
@@ -92,10 +100,15 @@ class KioskAnswerer:
         # curated Q&A and FAQ entries: one group per entry, over all its phrasings
         self.group_rows = np.flatnonzero((self.kinds == "qa") | (self.kinds == "faq"))
         self.title_rows = np.flatnonzero(self.kinds == "title")
+        self.title_vectors = vectors[self.title_rows]
+        self.sentences_of: dict[tuple[str, str], list[int]] = {}
+        for row in self.sentence_rows.tolist():
+            self.sentences_of.setdefault((units[row].ref, units[row].lang), []).append(row)
         keys = [(u.kind, u.ref, u.item) for u in (units[r] for r in self.group_rows)]
-        self.groups = sorted(set(keys))
-        position = {key: i for i, key in enumerate(self.groups)}
-        self.group_of = np.array([position[k] for k in keys], dtype=np.int64)
+        # the phrasings of one entry are adjacent: each run of equal keys is one group
+        self.group_starts = np.array(
+            [i for i, key in enumerate(keys) if i == 0 or keys[i - 1] != key], dtype=np.int64)
+        self.groups = [keys[i] for i in self.group_starts.tolist()]
         self.group_lexical = Lexical([self._group_parts(key) for key in self.groups])
         texts = [u.text for u in units] + [t for key in self.groups
                                            for t, _ in self._group_parts(key)]
@@ -267,7 +280,7 @@ class KioskAnswerer:
                 and fold(w) in content_words(w, lang) and len(w) > 2]
         if len(rest) < 2 or not len(self.title_rows):
             return mentions  # one word is too little to recognise a title by meaning
-        sims = self.vectors[self.title_rows] @ self.encoder.encode([" ".join(rest)])[0]
+        sims = self.title_vectors @ self.encoder.encode([" ".join(rest)])[0]
         best: dict[str, float] = {}
         for row, score in zip(self.title_rows.tolist(), sims.tolist(), strict=True):
             ref = self.units[row].ref
@@ -324,9 +337,8 @@ class KioskAnswerer:
             penalty += NOVELTY_PENALTY * self._novelty(text, lang, mentions)
         cands: list[Candidate] = []
         if len(self.groups):
-            best = np.full(len(self.groups), -1.0)
-            np.maximum.at(best, self.group_of, best_sims[self.group_rows])
-            pool = np.argsort(-best)[:GROUP_POOL]
+            best = np.maximum.reduceat(best_sims[self.group_rows], self.group_starts)
+            pool = _top(best, GROUP_POOL)
             lex = self.group_lexical.overlap(text, lang, pool, frozenset())
             for g, overlap in zip(pool.tolist(), lex.tolist(), strict=True):
                 kind, ref, item = self.groups[g]
@@ -340,7 +352,7 @@ class KioskAnswerer:
                 cands.append(Candidate(score, kind, ref, item))
         if len(self.sentence_rows):
             raw = sims[self.sentence_rows, 0]
-            pool = self.sentence_rows[np.argsort(-raw)[:SENTENCE_POOL]]
+            pool = self.sentence_rows[_top(raw, SENTENCE_POOL)]
             lex = self.lexical.overlap(text, lang, pool, mentions.matched)
             for row, overlap in zip(pool.tolist(), lex.tolist(), strict=True):
                 unit = self.units[row]
@@ -428,8 +440,7 @@ class KioskAnswerer:
                   score: float) -> Answer:
         """Quote the best sentence of the work's description in the visitor's language."""
         _, used = self._text(ex.description, lang)
-        rows = [r for r in self.sentence_rows.tolist()
-                if self.units[r].ref == ex.id and self.units[r].lang == used]
+        rows = self.sentences_of.get((ex.id, used), [])
         lex = self.lexical.overlap(question, lang, np.array(rows), frozenset())
         combined = sims[rows, 0] + LEXICAL_WEIGHT * lex
         item = self.units[rows[int(np.argmax(combined))]].item
