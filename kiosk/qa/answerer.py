@@ -163,7 +163,7 @@ class KioskAnswerer:
         if best.kind == "fact":
             if best.score < (s.fact_threshold if target else s.answer_threshold):
                 return self._unknown(lang, target, best.score)
-            if target is None and not choices and self._unknown_words(text, mentions):
+            if target is None and not choices and self._unknown_words(text, lang, mentions):
                 return self._unknown(lang, None, best.score)  # names a work we do not hold
             if target is None:
                 return self._clarify(lang, choices or self._top_exhibits(on_view), best.score)
@@ -267,9 +267,12 @@ class KioskAnswerer:
             return None, True, by_artist
         return about, False, []
 
-    def _unknown_words(self, text: str, mentions: Mentions) -> list[str]:
-        """Words that are neither a known name nor how visitors ask (e.g. 'guernica')."""
-        return [w for w in content_words(text)
+    def _unknown_words(self, text: str, lang: str, mentions: Mentions) -> list[str]:
+        """Words that are neither a known name nor how visitors ask (e.g. 'guernica'); in a
+        language the pack lacks, every word is unknown, so none is counted."""
+        if lang not in self.pack.museum.languages:
+            return []
+        return [w for w in content_words(text, lang)
                 if w not in mentions.matched and w not in self.intents.vocabulary]
 
     def _title_by_meaning(self, text: str, lang: str, mentions: Mentions,
