@@ -41,6 +41,10 @@ NOVELTY_PENALTY = 0.30
 FOREIGN_LEAD = 0.15
 """Lead over every other candidate that lets a question in a language the pack lacks be
 answered from a work it does not name (cross-language similarities run lower)."""
+SHARED_WORDS = 0.5
+SHARED_WORDS_RELIEF = 0.10
+"""A description sentence holding at least SHARED_WORDS of the question's (weighted) words
+is quoted at a passage threshold lower by SHARED_WORDS_RELIEF."""
 GROUP_POOL = 40
 """Curated Q&A and FAQ entries kept (by meaning) before shared words are counted."""
 PRIORITY_STEP = 0.005
@@ -65,6 +69,8 @@ class Candidate:
     kind: str  # qa | faq | sentence | fact | unsupported
     ref: str | None
     item: int | str
+    overlap: float = 0.0
+    """Share of the question's (weighted) words the text holds."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,9 @@ class KioskAnswerer:
             # a fact needs a work; a curated answer or a passage may still answer it
             # ("who was the museum's first director?")
             alt = next((c for c in cands if c.kind in ("qa", "sentence", "faq")), None)
-            floor = {"sentence": s.passage_threshold, "faq": s.faq_threshold}
+            floor = {"sentence": s.passage_threshold - (
+                SHARED_WORDS_RELIEF if alt and alt.overlap >= SHARED_WORDS else 0.0),
+                "faq": s.faq_threshold}
             if alt is not None and alt.score >= floor.get(alt.kind, s.answer_threshold):
                 best = alt
         if best.kind == "fact":
@@ -179,7 +187,11 @@ class KioskAnswerer:
             # "where is Michelangelo's David?": a fact about a work we do not hold
             return self._unknown(lang, None, best.score)
         if best.kind in ("qa", "sentence") and best.ref is not None:
-            threshold = s.passage_threshold if best.kind == "sentence" else s.answer_threshold
+            threshold = s.answer_threshold
+            if best.kind == "sentence":
+                # a sentence sharing most of the question's words needs less of its meaning
+                threshold = s.passage_threshold - (
+                    SHARED_WORDS_RELIEF if best.overlap >= SHARED_WORDS else 0.0)
             runner_up = next((c.score for c in cands[1:] if c.ref != best.ref), 0.0)
             foreign = lang not in self.pack.museum.languages
             if best.ref != target and target is None and best.kind == "qa" and not (
@@ -364,7 +376,7 @@ class KioskAnswerer:
                 column = -1 if named and unit.ref == target else 0
                 score = float(sims[row, column]) + LEXICAL_WEIGHT * overlap
                 cands.append(Candidate(self._adjust(score, unit.ref, target, penalty),
-                                       "sentence", unit.ref, unit.item))
+                                       "sentence", unit.ref, unit.item, overlap))
         bonus = TARGET_BONUS if target else 0.0  # the same credit as the work's curated answers
         for name in FACTS:
             cands.append(Candidate(intent.get(name, 0.0) + bonus, "fact", target, name))
