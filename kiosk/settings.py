@@ -41,7 +41,7 @@ class QaSettings:
         0.50, "Least score of a description sentence (meaning + shared words) to quote it."
     )
     other_exhibit_threshold: float = setting(
-        0.65,
+        0.70,
         "Least score to answer with a curated Q&A of a work the question does not name and "
         "the conversation is not about (a very distinctive question).",
     )
