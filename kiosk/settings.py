@@ -31,7 +31,8 @@ class QaSettings:
         0.45, "Least score (0-1) of the best match for the kiosk to answer; below it, it declines."
     )
     fact_threshold: float = setting(
-        0.48, "Least score of a fact question (who, when, what medium, where, title) about the "
+        0.48, "Least score of a fact question (who, when, what medium, where, how big, title) "
+        "about the "
         "work the question names or the conversation is about, to answer it from its fields."
     )
     faq_threshold: float = setting(
@@ -65,7 +66,7 @@ class QaSettings:
     )
     title_by_meaning: float = setting(
         0.70, "Least similarity of the question's other words to a title, in any language, to "
-        "say it names that work ('el columpio' → The Swing)."
+        "say it names that work ('los jugadores de cartas' → The Card Players)."
     )
     fuzzy_ratio: int = setting(
         84, "Least similarity (0-100) for a misspelled word to count as a name's word (7+ letters)."
@@ -81,7 +82,7 @@ class SessionSettings:
         "", "Language a new visit starts in (fr, en, es...); empty: the pack's default language."
     )
     idle_reset_s: float = setting(
-        90.0, "Seconds without interaction after which the visit is forgotten."
+        90.0, "Seconds without interaction after which the visit is forgotten (touchscreen app)."
     )
 
 

@@ -9,7 +9,7 @@ CORE = [
     "kiosk.events", "kiosk.ports", "kiosk.errors", "kiosk.settings", "kiosk.session",
     "kiosk.content.schema", "kiosk.content.model", "kiosk.content.loader",
     "kiosk.qa.answerer", "kiosk.qa.index", "kiosk.qa.names", "kiosk.qa.intents",
-    "kiosk.qa.text", "kiosk.testing", "kiosk.evaluation",
+    "kiosk.qa.text", "kiosk.qa.replies", "kiosk.qa.evidence", "kiosk.testing", "kiosk.evaluation",
 ]
 ENGINES = ["kivy", "vosk", "faster_whisper", "sounddevice", "pyttsx3", "onnxruntime",
            "onnxruntime_extensions", "ctranslate2"]

@@ -11,17 +11,18 @@ conversation is about (follow-ups). Thresholds are settings (``[qa]``), calibrat
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import numpy as np
 
 from kiosk.content.model import Exhibit, Pack, pick
-from kiosk.events import Answer, AnswerKind, Question, Source, SourceKind, Suggestion
+from kiosk.events import Answer, Question
 from kiosk.ports import Encoder, Vectors
+from kiosk.qa.evidence import Candidate, Evidence, top_k
 from kiosk.qa.index import Lexical, Unit
-from kiosk.qa.intents import FACTS, FIELD_OF, OUT_OF_SCOPE, UNSUPPORTED, Intents
+from kiosk.qa.intents import FACTS, OUT_OF_SCOPE, UNSUPPORTED, Intents
 from kiosk.qa.names import Mentions, NameIndex
-from kiosk.qa.text import WORD, content_words, fold, root, sentences, words
+from kiosk.qa.replies import Replies
+from kiosk.qa.text import WORD, content_words, fold, root, words
 from kiosk.settings import QaSettings
 
 ARTICLES = frozenset("the a an le la les l un une el los las lo unos unas der die das".split())
@@ -51,39 +52,6 @@ PRIORITY_STEP = 0.005
 """Score added per priority point (breaks ties between near-equal answers)."""
 SENTENCE_POOL = 24
 """Description sentences kept (by meaning) before shared words are counted."""
-
-
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indexes of the ``k`` best scores, best first (without sorting them all)."""
-    if len(scores) > k:
-        part = np.argpartition(-scores, k)[:k]
-        return part[np.argsort(-scores[part])]
-    return np.argsort(-scores)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One possible reply and its evidence score."""
-
-    score: float
-    kind: str  # qa | faq | sentence | fact | unsupported
-    ref: str | None
-    item: int | str
-    overlap: float = 0.0
-    """Share of the question's (weighted) words the text holds."""
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Everything the decision is made from."""
-
-    mentions: Mentions
-    target: str | None
-    named: bool
-    choices: list[str]
-    candidates: list[Candidate]
-    intent: dict[str, float]
-    sims: np.ndarray
 
 
 class KioskAnswerer:
@@ -132,6 +100,7 @@ class KioskAnswerer:
         self.names = NameIndex(pack.exhibits, self.settings.fuzzy_ratio, self.intents.generic)
         self._view: tuple[dt.date, set[str]] | None = None
         self.default = pack.museum.default_language
+        self.replies = Replies(pack, self.intents, self.settings.suggestions)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -153,7 +122,7 @@ class KioskAnswerer:
         if not named and oos >= best.score + s.out_of_scope_margin:
             return self._unknown(lang, None, oos, out_of_scope=True)
         if named and target and self._only_names(text, mentions):
-            return self._fact(lang, self.exhibits[target], "about", 1.0)
+            return self.replies.fact(lang, self.exhibits[target], "about", 1.0)
         if best.kind == "unsupported":
             # the fields never answer this; a curated answer or a sentence still may
             best = next((c for c in cands if c.kind not in ("fact", "unsupported")), best)
@@ -174,13 +143,14 @@ class KioskAnswerer:
             if target is None and not choices and self._unknown_words(text, lang, mentions):
                 return self._unknown(lang, None, best.score)  # names a work we do not hold
             if target is None:
-                return self._clarify(lang, choices or self._top_exhibits(on_view), best.score)
-            return self._fact(lang, self.exhibits[target], str(best.item), best.score)
+                return self.replies.clarify(lang, [self.exhibits[c] for c in choices] or
+                                            self._top_exhibits(on_view), best.score)
+            return self.replies.fact(lang, self.exhibits[target], str(best.item), best.score)
         # an answer must also beat, by a margin, the closest off-topic or unanswerable example
         against = max(intent.get(OUT_OF_SCOPE, 0.0), intent.get(UNSUPPORTED, 0.0)) \
             + s.decline_margin
         if best.kind == "faq" and best.score >= max(s.faq_threshold, against):
-            return self._faq(lang, str(best.ref), best.score)
+            return self.replies.faq(lang, str(best.ref), best.score)
         if (best.kind in ("qa", "sentence") and target is None and not choices
                 and self._asks_a_fact(intent) and best.ref is not None
                 and self._foreign_words(text, lang, mentions, best.ref)):
@@ -206,12 +176,14 @@ class KioskAnswerer:
                 if (target is None and rival is not None
                         and best.score - rival.score < s.clarify_margin
                         and rival.score >= threshold):
-                    return self._clarify(lang, [best.ref, str(rival.ref)], best.score)
+                    return self.replies.clarify(
+                        lang, [self.exhibits[best.ref], self.exhibits[str(rival.ref)]], best.score)
                 if best.kind == "qa":
-                    return self._qa(lang, self.exhibits[best.ref], int(best.item), best.score)
+                    ex = self.exhibits[best.ref]
+                    return self.replies.qa(lang, ex, int(best.item), best.score)
                 return self._sentence(lang, self.exhibits[best.ref], text, sims, best.score)
         if target is None and choices and best.score >= s.answer_threshold:
-            return self._clarify(lang, choices, best.score)
+            return self.replies.clarify(lang, [self.exhibits[c] for c in choices], best.score)
         return self._unknown(lang, target, best.score)
 
     # -- evidence -----------------------------------------------------------------------------
@@ -353,7 +325,7 @@ class KioskAnswerer:
         cands: list[Candidate] = []
         if len(self.groups):
             best = np.maximum.reduceat(best_sims[self.group_rows], self.group_starts)
-            pool = _top(best, GROUP_POOL)
+            pool = top_k(best, GROUP_POOL)
             lex = self.group_lexical.overlap(text, lang, pool, frozenset())
             for g, overlap in zip(pool.tolist(), lex.tolist(), strict=True):
                 kind, ref, item = self.groups[g]
@@ -367,7 +339,7 @@ class KioskAnswerer:
                 cands.append(Candidate(score, kind, ref, item))
         if len(self.sentence_rows):
             raw = sims[self.sentence_rows, 0]
-            pool = self.sentence_rows[_top(raw, SENTENCE_POOL)]
+            pool = self.sentence_rows[top_k(raw, SENTENCE_POOL)]
             lex = self.lexical.overlap(text, lang, pool, mentions.matched)
             for row, overlap in zip(pool.tolist(), lex.tolist(), strict=True):
                 unit = self.units[row]
@@ -392,129 +364,22 @@ class KioskAnswerer:
 
     # -- replies ------------------------------------------------------------------------------
 
-    def _text(self, text: dict[str, str], lang: str) -> tuple[str, str]:
-        return pick(text, lang, self.default)
-
-    def _notice(self, lang: str, used: str) -> str:
-        if used == lang:
-            return ""
-        template = self.intents.reply("translation_missing", lang) or \
-            self.intents.reply("translation_missing", "en") or ""
-        name = self.intents.language_name(used, lang if self.intents.reply("unknown", lang)
-                                          else "en")
-        return template.format(language=name)
-
-    def _reply(self, name: str, lang: str) -> tuple[str, str]:
-        written = self.pack.museum.replies.get(name, {})
-        if written.get(lang):
-            return written[lang], lang
-        builtin = self.intents.reply(name, lang)
-        if builtin:
-            return builtin, lang
-        return self._text(written, lang) if written else (self.intents.reply(name, "en") or "",
-                                                          "en")
-
-    def _answer(self, kind: SourceKind, lang: str, text: str, used: str, score: float,
-                exhibit: Exhibit | None = None, faq_id: str | None = None, detail: str = "",
-                skip: int | None = None) -> Answer:
-        suggestions = self._suggestions(exhibit, lang, skip) if exhibit else ()
-        return Answer(
-            kind=AnswerKind.ANSWER, text=text, lang=used,
-            source=Source(kind, exhibit.id if exhibit else None, faq_id, detail),
-            confidence=round(min(max(score, 0.0), 1.0), 3),
-            suggestions=tuple(suggestions), notice=self._notice(lang, used),
-        )
-
-    def _fact(self, lang: str, ex: Exhibit, field: str, score: float) -> Answer:
-        if field == "about":
-            paragraph, used = self._text(ex.description, lang)
-            text = " ".join(sentences(paragraph)[:2])
-            return self._answer(SourceKind.DESCRIPTION, lang, text, used, score, ex,
-                                detail="description")
-        value, used = self._text(getattr(ex, FIELD_OF.get(field, field)), lang) \
-            if field != "title" else ("", lang)
-        if field != "title" and not value:
-            return self._unknown(lang, ex.id, score)
-        title, used_title = self._text(ex.title, lang)
-        template_lang = lang if self.intents.template(field, lang) else used_title
-        template = self.intents.template(field, template_lang) or "{title}: {value}"
-        artist, _ = self._text(ex.artist, template_lang)
-        text = template.format(title=title, artist=artist, value=value)
-        text = text[0].upper() + text[1:]
-        used = used if field != "title" else used_title
-        if template_lang != lang:
-            used = template_lang
-        return self._answer(SourceKind.FACT, lang, text, used, score, ex, detail=field)
-
-    def _qa(self, lang: str, ex: Exhibit, item: int, score: float) -> Answer:
-        text, used = self._text(ex.qa[item].answer, lang)
-        return self._answer(SourceKind.QA, lang, text, used, score, ex, detail=f"qa[{item}]",
-                            skip=item)
-
     def _sentence(self, lang: str, ex: Exhibit, question: str, sims: np.ndarray,
                   score: float) -> Answer:
         """Quote the best sentence of the work's description in the visitor's language."""
-        _, used = self._text(ex.description, lang)
+        _, used = pick(ex.description, lang, self.default)
         rows = self.sentences_of.get((ex.id, used), [])
         lex = self.lexical.overlap(question, lang, np.array(rows), frozenset())
         combined = sims[rows, 0] + LEXICAL_WEIGHT * lex
         item = self.units[rows[int(np.argmax(combined))]].item
-        parts = sentences(ex.description[used])
-        chosen = parts[item]
-        if len(chosen) < 90 and item + 1 < len(parts):
-            chosen += " " + parts[item + 1]
-        return self._answer(SourceKind.DESCRIPTION, lang, chosen, used, score, ex,
-                            detail=f"description[{item}]")
-
-    def _faq(self, lang: str, faq_id: str, score: float) -> Answer:
-        entry = next(f for f in self.pack.faq if f.id == faq_id)
-        text, used = self._text(entry.answer, lang)
-        return self._answer(SourceKind.FAQ, lang, text, used, score, faq_id=faq_id, detail="faq")
-
-    def _clarify(self, lang: str, choices: list[str], score: float) -> Answer:
-        text, used = self._reply("clarify", lang)
-        options = []
-        for ex_id in choices[: self.settings.suggestions]:
-            ex = self.exhibits[ex_id]
-            title, _ = self._text(ex.title, lang)
-            artist, _ = self._text(ex.artist, lang)
-            options.append(Suggestion(f"{title} — {artist}", title, ex.id))
-        return Answer(AnswerKind.CLARIFY, text, used, Source(SourceKind.REPLY, detail="clarify"),
-                      round(min(max(score, 0.0), 1.0), 3), tuple(options))
+        return self.replies.sentence(lang, ex, item, used, score)
 
     def _unknown(self, lang: str, target: str | None, score: float,
                  out_of_scope: bool = False) -> Answer:
-        text, used = self._reply("out_of_scope" if out_of_scope else "unknown", lang)
-        if target:
-            suggestions = self._suggestions(self.exhibits[target], lang, None)
-        else:
-            suggestions = []
-            for ex_id in self._top_exhibits(self._on_view()):
-                ex = self.exhibits[ex_id]
-                title, _ = self._text(ex.title, lang)
-                question = self.intents.suggestion("about", lang) or "?"
-                suggestions.append(Suggestion(title, question, ex.id))
-        return Answer(AnswerKind.UNKNOWN, text, used,
-                      Source(SourceKind.REPLY, exhibit_id=None,
-                             detail="out_of_scope" if out_of_scope else "unknown"),
-                      round(min(max(score, 0.0), 1.0), 3),
-                      tuple(suggestions[: self.settings.suggestions]), out_of_scope=out_of_scope)
+        return self.replies.unknown(lang, self.exhibits.get(target or ""), score,
+                                    self._top_exhibits(self._on_view()), out_of_scope)
 
-    def _top_exhibits(self, on_view: set[str]) -> list[str]:
+    def _top_exhibits(self, on_view: set[str]) -> list[Exhibit]:
         ranked = sorted((e for e in self.pack.exhibits if e.id in on_view),
                         key=lambda e: (-e.priority, e.id))
-        return [e.id for e in ranked[: self.settings.suggestions]]
-
-    def _suggestions(self, ex: Exhibit, lang: str, skip: int | None) -> list[Suggestion]:
-        out: list[Suggestion] = []
-        for i, pair in enumerate(ex.qa):
-            if i == skip:
-                continue
-            phrasings = pair.questions.get(lang) or pair.questions.get(self.default) or []
-            if phrasings:
-                out.append(Suggestion(phrasings[0], phrasings[0], ex.id))
-        for key in ("artist", "date", "about"):
-            q = self.intents.suggestion(key, lang) or self.intents.suggestion(key, "en")
-            if q:
-                out.append(Suggestion(q, q, ex.id))
-        return out[: self.settings.suggestions]
+        return ranked[: self.settings.suggestions]

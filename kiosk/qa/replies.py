@@ -1,0 +1,141 @@
+"""How the kiosk words what the answerer decided: answers with their sources and follow-up
+suggestions, 'did you mean…?', and honest refusals — in the visitor's language when written,
+else in the pack's default language with a notice."""
+
+from __future__ import annotations
+
+from kiosk.content.model import Exhibit, Pack, pick
+from kiosk.events import Answer, AnswerKind, Source, SourceKind, Suggestion
+from kiosk.qa.intents import FIELD_OF, Intents
+from kiosk.qa.text import sentences
+
+
+def _confidence(score: float) -> float:
+    return round(min(max(score, 0.0), 1.0), 3)
+
+
+class Replies:
+    """Builds the Answer objects for one content version."""
+
+    def __init__(self, pack: Pack, intents: Intents, count: int) -> None:
+        self.pack = pack
+        self.intents = intents
+        self.count = count
+        self.default = pack.museum.default_language
+
+    def _text(self, text: dict[str, str], lang: str) -> tuple[str, str]:
+        return pick(text, lang, self.default)
+
+    def _notice(self, lang: str, used: str) -> str:
+        if used == lang:
+            return ""
+        template = self.intents.reply("translation_missing", lang) or \
+            self.intents.reply("translation_missing", "en") or ""
+        name = self.intents.language_name(used, lang if self.intents.reply("unknown", lang)
+                                          else "en")
+        return template.format(language=name)
+
+    def _reply(self, name: str, lang: str) -> tuple[str, str]:
+        written = self.pack.museum.replies.get(name, {})
+        if written.get(lang):
+            return written[lang], lang
+        builtin = self.intents.reply(name, lang)
+        if builtin:
+            return builtin, lang
+        return self._text(written, lang) if written else (self.intents.reply(name, "en") or "",
+                                                          "en")
+
+    def _answer(self, kind: SourceKind, lang: str, text: str, used: str, score: float,
+                exhibit: Exhibit | None = None, faq_id: str | None = None, detail: str = "",
+                skip: int | None = None) -> Answer:
+        suggestions = self._suggestions(exhibit, lang, skip) if exhibit else ()
+        return Answer(
+            kind=AnswerKind.ANSWER, text=text, lang=used,
+            source=Source(kind, exhibit.id if exhibit else None, faq_id, detail),
+            confidence=_confidence(score),
+            suggestions=tuple(suggestions), notice=self._notice(lang, used),
+        )
+
+    def fact(self, lang: str, ex: Exhibit, field: str, score: float) -> Answer:
+        """A fact from the work's fields, in the kiosk's words ('about': its description)."""
+        if field == "about":
+            paragraph, used = self._text(ex.description, lang)
+            text = " ".join(sentences(paragraph)[:2])
+            return self._answer(SourceKind.DESCRIPTION, lang, text, used, score, ex,
+                                detail="description")
+        value, used = self._text(getattr(ex, FIELD_OF.get(field, field)), lang) \
+            if field != "title" else ("", lang)
+        if field != "title" and not value:
+            return self.unknown(lang, ex, score, [])
+        title, used_title = self._text(ex.title, lang)
+        template_lang = lang if self.intents.template(field, lang) else used_title
+        template = self.intents.template(field, template_lang) or "{title}: {value}"
+        artist, _ = self._text(ex.artist, template_lang)
+        text = template.format(title=title, artist=artist, value=value)
+        text = text[0].upper() + text[1:]
+        used = used if field != "title" else used_title
+        if template_lang != lang:
+            used = template_lang
+        return self._answer(SourceKind.FACT, lang, text, used, score, ex, detail=field)
+
+    def qa(self, lang: str, ex: Exhibit, item: int, score: float) -> Answer:
+        """A curated answer."""
+        text, used = self._text(ex.qa[item].answer, lang)
+        return self._answer(SourceKind.QA, lang, text, used, score, ex, detail=f"qa[{item}]",
+                            skip=item)
+
+    def sentence(self, lang: str, ex: Exhibit, item: int, used: str, score: float) -> Answer:
+        """Quote sentence ``item`` of the description in ``used`` (and the next, if short)."""
+        parts = sentences(ex.description[used])
+        chosen = parts[item]
+        if len(chosen) < 90 and item + 1 < len(parts):
+            chosen += " " + parts[item + 1]
+        return self._answer(SourceKind.DESCRIPTION, lang, chosen, used, score, ex,
+                            detail=f"description[{item}]")
+
+    def faq(self, lang: str, faq_id: str, score: float) -> Answer:
+        """A practical answer."""
+        entry = next(f for f in self.pack.faq if f.id == faq_id)
+        text, used = self._text(entry.answer, lang)
+        return self._answer(SourceKind.FAQ, lang, text, used, score, faq_id=faq_id, detail="faq")
+
+    def clarify(self, lang: str, choices: list[Exhibit], score: float) -> Answer:
+        """'Which one do you mean?' with the works as choices."""
+        text, used = self._reply("clarify", lang)
+        options = []
+        for ex in choices[: self.count]:
+            title, _ = self._text(ex.title, lang)
+            artist, _ = self._text(ex.artist, lang)
+            options.append(Suggestion(f"{title} — {artist}", title, ex.id))
+        return Answer(AnswerKind.CLARIFY, text, used, Source(SourceKind.REPLY, detail="clarify"),
+                      _confidence(score), tuple(options))
+
+    def unknown(self, lang: str, about: Exhibit | None, score: float, top: list[Exhibit],
+                out_of_scope: bool = False) -> Answer:
+        """The museum's honest refusal, with what the kiosk can tell instead."""
+        text, used = self._reply("out_of_scope" if out_of_scope else "unknown", lang)
+        if about is not None:
+            suggestions = self._suggestions(about, lang, None)
+        else:
+            question = self.intents.suggestion("about", lang) or "?"
+            suggestions = [Suggestion(self._text(ex.title, lang)[0], question, ex.id)
+                           for ex in top]
+        return Answer(AnswerKind.UNKNOWN, text, used,
+                      Source(SourceKind.REPLY, detail="out_of_scope" if out_of_scope
+                             else "unknown"),
+                      _confidence(score), tuple(suggestions[: self.count]),
+                      out_of_scope=out_of_scope)
+
+    def _suggestions(self, ex: Exhibit, lang: str, skip: int | None) -> list[Suggestion]:
+        out: list[Suggestion] = []
+        for i, pair in enumerate(ex.qa):
+            if i == skip:
+                continue
+            phrasings = pair.questions.get(lang) or pair.questions.get(self.default) or []
+            if phrasings:
+                out.append(Suggestion(phrasings[0], phrasings[0], ex.id))
+        for key in ("artist", "date", "about"):
+            q = self.intents.suggestion(key, lang) or self.intents.suggestion(key, "en")
+            if q:
+                out.append(Suggestion(q, q, ex.id))
+        return out[: self.count]
