@@ -258,6 +258,7 @@ def _ask(args: argparse.Namespace) -> int:
         return 0
     name = museum.name.get(session.language, "")
     print(f"{name} — {content.label}\nType a question (:lang fr|en|es, :reset, :quit).")
+    print(answerer.replies.greeting(session.language))
     about = args.about
     while True:
         try:

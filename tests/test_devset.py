@@ -92,3 +92,14 @@ def test_no_dimensions_no_invented_size(encoder: Any) -> None:
     assert answer.kind is AnswerKind.UNKNOWN
     assert answer.suggestions and answer.suggestions[0].exhibit_id == \
         "the-great-wave-off-kanagawa"
+
+
+@pytest.mark.parametrize(("hello", "lang"), [("bonjour", "fr"), ("hello there", "en"),
+                                             ("hola, buenos días", "es")])
+def test_hello_is_greeted_back_not_declined(encoder: Any, hello: str, lang: str) -> None:
+    content = open_content(DEMO, encoder)
+    answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder)
+    answer = answerer.answer(Question(hello, lang))
+    assert answer.source.detail == "greeting"
+    assert answer.text == content.pack.museum.replies["greeting"][lang]
+    assert len(answer.suggestions) == 3

@@ -19,7 +19,7 @@ from kiosk.events import Answer, Question
 from kiosk.ports import Encoder, Vectors
 from kiosk.qa.evidence import Candidate, Evidence, top_k
 from kiosk.qa.index import Lexical, Unit
-from kiosk.qa.intents import FACTS, OUT_OF_SCOPE, UNSUPPORTED, Intents
+from kiosk.qa.intents import FACTS, GREETING, OUT_OF_SCOPE, UNSUPPORTED, Intents
 from kiosk.qa.names import Mentions, NameIndex
 from kiosk.qa.replies import Replies
 from kiosk.qa.text import WORD, content_words, fold, root, words
@@ -46,6 +46,8 @@ SHARED_WORDS = 0.5
 SHARED_WORDS_RELIEF = 0.10
 """A description sentence holding at least SHARED_WORDS of the question's (weighted) words
 is quoted at a passage threshold lower by SHARED_WORDS_RELIEF."""
+GREETING_MATCH = 0.75
+"""Least similarity to a built-in hello for the kiosk to greet back."""
 GROUP_POOL = 40
 """Curated Q&A and FAQ entries kept (by meaning) before shared words are counted."""
 PRIORITY_STEP = 0.005
@@ -118,6 +120,9 @@ class KioskAnswerer:
         sims = ev.sims
         best = cands[0] if cands else Candidate(0.0, "none", None, 0)
         s = self.settings
+        if not named and max(intent, key=lambda k: intent[k]) == GREETING \
+                and intent[GREETING] >= GREETING_MATCH:
+            return self.replies.greet(lang, self._top_exhibits(on_view), intent[GREETING])
         oos = intent.get(OUT_OF_SCOPE, 0.0)
         if not named and oos >= best.score + s.out_of_scope_margin:
             return self._unknown(lang, None, oos, out_of_scope=True)

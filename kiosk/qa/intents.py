@@ -16,6 +16,7 @@ FACTS = ("artist", "date", "medium", "room", "size", "title", "about")
 FIELD_OF = {"size": "dimensions"}
 """The exhibit field an intent is answered from, when its name differs."""
 UNSUPPORTED = "unsupported"
+GREETING = "greeting"
 OUT_OF_SCOPE = "out_of_scope"
 
 
@@ -46,7 +47,8 @@ class Intents:
         texts: list[str] = []
         groups = [(name, table["intent"][name]["examples"]) for name in FACTS]
         groups += [(UNSUPPORTED, table["unsupported"]["examples"]),
-                   (OUT_OF_SCOPE, table["out_of_scope"]["examples"])]
+                   (OUT_OF_SCOPE, table["out_of_scope"]["examples"]),
+                   (GREETING, table["greeting"]["examples"])]
         for name, examples in groups:
             labels += [name] * len(examples)
             texts += examples

@@ -35,6 +35,18 @@ class Replies:
                                           else "en")
         return template.format(language=name)
 
+    def greeting(self, lang: str) -> str:
+        """The museum's welcome (its own words, else the kiosk's)."""
+        return self._reply("greeting", lang)[0]
+
+    def greet(self, lang: str, top: list[Exhibit], score: float) -> Answer:
+        """Hello back, with works to ask about."""
+        text, used = self._reply("greeting", lang)
+        question = self.intents.suggestion("about", lang) or "?"
+        return Answer(AnswerKind.UNKNOWN, text, used, Source(SourceKind.REPLY, detail="greeting"),
+                      _confidence(score), tuple(Suggestion(self._text(ex.title, lang)[0],
+                                                           question, ex.id) for ex in top))
+
     def _reply(self, name: str, lang: str) -> tuple[str, str]:
         written = self.pack.museum.replies.get(name, {})
         if written.get(lang):
