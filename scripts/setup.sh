@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
-APT_PACKAGES=(python3 python3-venv python3-pip)
+APT_PACKAGES=(python3 python3-venv python3-pip espeak-ng)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -40,3 +40,4 @@ fi
 
 # Models: installed into the kiosk's data directory ($KIOSK_DATA_DIR or the user's data dir).
 "$VENV/bin/kiosk" models install use-multilingual-v3-int8 | sed 's/^/setup: /'
+"$VENV/bin/kiosk" models install whisper-base | sed 's/^/setup: /'

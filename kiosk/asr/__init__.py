@@ -1,0 +1,1 @@
+"""Speech recognition: adapters behind ``ports.Recognizer``, and the content's vocabulary."""

@@ -1,0 +1,1 @@
+"""Audio in and out: WAV files now; microphone, playback and end-pointing later."""
