@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--lang", help="the question's language (default: guessed)")
     ask.add_argument("--about", metavar="EXHIBIT_ID", help="the work the visitor is looking at")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--say", type=Path, metavar="OUT.wav",
+                     help="also speak the answer into this WAV file (espeak-ng)")
     ask.add_argument("--audio", type=Path, metavar="QUESTION.wav",
                      help="a spoken question in a WAV file (any rate, mono or stereo): "
                           "recognised with Whisper, then answered")
@@ -239,6 +241,20 @@ def _explain(answerer: Any, question: str, lang: str, about: str | None) -> None
         print(f"[explain]   {c.score:.3f} {c.kind:<11} {c.ref} {c.item}")
 
 
+def _say(settings: Settings, answer: Answer, out: Path) -> None:
+    """Speak the answer (notice and text) into a WAV file."""
+    from kiosk.audio.wav import write_wav
+    from kiosk.tts.espeak import EspeakSynth
+
+    sp = settings.speech
+    synth = EspeakSynth(rate=sp.rate, volume=sp.volume, timeout_s=sp.timeout_s)
+    try:
+        text = f"{answer.notice} {answer.text}".strip()
+        write_wav(out, synth.synthesize(text, answer.lang))
+    finally:
+        synth.close()
+
+
 def _ask_audio(args: argparse.Namespace, settings: Settings, answerer: Any, content: Any,
                session: Any) -> int:
     from kiosk.asr.vocabulary import phrases
@@ -258,6 +274,10 @@ def _ask_audio(args: argparse.Namespace, settings: Settings, answerer: Any, cont
                         detect_language=asr.detect_language and not args.lang)
     transcript, answer, timings = pipeline.ask_audio(audio, args.lang)
     timings = {"read": read_ms, **timings}
+    if args.say:
+        start = time.perf_counter()
+        _say(settings, answer, args.say)
+        timings["speech"] = round((time.perf_counter() - start) * 1000, 2)
     if args.json:
         out = _answer_json(transcript.text, transcript.lang, answer, timings["answer"])
         out.update(transcript=transcript.text, detected_language=transcript.lang,
@@ -288,6 +308,8 @@ def _ask(args: argparse.Namespace) -> int:
         ms = (time.perf_counter() - start) * 1000
         if args.explain:
             _explain(answerer, args.question, session.language, args.about)
+        if args.say:
+            _say(settings, answer, args.say)
         if args.json:
             print(json.dumps(_answer_json(args.question, session.language, answer, ms),
                              ensure_ascii=False, indent=2))

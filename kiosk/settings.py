@@ -112,6 +112,16 @@ class AsrSettings:
 
 
 @dataclass(frozen=True)
+class SpeechSettings:
+    """Speech synthesis (espeak-ng through pyttsx3)."""
+
+    rate: int = setting(165, "Speaking rate in words per minute.")
+    volume: float = setting(1.0, "Speech volume, 0-1.")
+    timeout_s: float = setting(
+        10.0, "Seconds a sentence may take to synthesise before the worker is restarted.")
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole kiosk's settings."""
 
@@ -119,6 +129,7 @@ class Settings:
     session: SessionSettings = field(default_factory=SessionSettings)
     models: ModelSettings = field(default_factory=ModelSettings)
     asr: AsrSettings = field(default_factory=AsrSettings)
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
 
 
 T = TypeVar("T")

@@ -89,3 +89,18 @@ def test_build_then_ask_the_bundle(encoder: object, tmp_path: Path) -> None:
     result = kiosk("ask", "--content", str(out), "--json", "where is the night watch")
     assert json.loads(result.stdout)["got"] == "the-night-watch"
     assert "3" in json.loads(result.stdout)["text"]
+
+
+def test_ask_says_the_answer_into_a_wav(encoder: object, tmp_path: Path) -> None:
+    import shutil
+    import wave
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    out = tmp_path / "answer.wav"
+    result = kiosk("ask", "--content", str(DEMO), "--lang", "es", "--say", str(out),
+                   "¿dónde están los baños?")
+    assert result.returncode == 0, result.stderr
+    with wave.open(str(out)) as wav:
+        assert wav.getframerate() == 16_000 and wav.getnchannels() == 1
+        assert wav.getnframes() / 16_000 > 2.0

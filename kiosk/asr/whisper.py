@@ -16,12 +16,16 @@ from kiosk.paths import DataDir
 from kiosk.ports import Samples
 
 RATE = 16_000
+TEMPERATURES = (0.0, 0.4)
+"""Greedy first, one warmer retry when the text looks like a loop (not Whisper's six: a
+visitor is waiting)."""
 
 
 class WhisperRecognizer:
     """Transcribes whole utterances; the language is fixed by the session or detected."""
 
-    def __init__(self, model_dir: Path, threads: int = 2, beam_size: int = 1) -> None:
+    def __init__(self, model_dir: Path, threads: int = 2, beam_size: int = 1,
+                 max_tokens: int = 200) -> None:
         try:
             from faster_whisper import WhisperModel
         except ImportError as exc:
@@ -34,6 +38,8 @@ class WhisperRecognizer:
             raise ModelError(f"cannot load Whisper from {model_dir}: {exc} — reinstall it with "
                              "`kiosk models install whisper-base`") from exc
         self.beam_size = beam_size
+        self.max_tokens = max_tokens
+        """A cap on the words of one utterance (a question is short; it stops runaway loops)."""
 
     def transcribe(self, audio: Samples, lang: str | None = None,
                    hotwords: Sequence[str] = ()) -> Transcript:
@@ -41,7 +47,8 @@ class WhisperRecognizer:
             segments, info = self._model.transcribe(
                 audio, language=lang, beam_size=self.beam_size,
                 hotwords=", ".join(hotwords) or None, condition_on_previous_text=False,
-                without_timestamps=True, vad_filter=False)
+                without_timestamps=True, vad_filter=False,
+                max_new_tokens=self.max_tokens, temperature=TEMPERATURES)
             text = " ".join(s.text.strip() for s in segments).strip()
         except Exception as exc:  # the engine's own errors, translated here
             raise AsrError(f"Whisper failed on this audio: {exc}") from exc

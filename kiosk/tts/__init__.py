@@ -1,0 +1,1 @@
+"""Speech out: synthesis with espeak-ng (through pyttsx3), isolated in a worker process."""
