@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--explain", action="store_true",
                      help="also show the evidence: names found and the best matches")
 
+    lis = verb(verbs, "listen", "answer spoken questions from the microphone, aloud")
+    lis.add_argument("--content", type=Path, metavar="PACK_OR_BUNDLE")
+    lis.add_argument("--lang", help="the language visitors speak (default: the pack's)")
+    lis.add_argument("--once", action="store_true", help="one question, then exit")
+    lis.add_argument("--json", action="store_true", help="print each turn as one JSON object")
+    lis.add_argument("--no-speak", action="store_true", help="show answers without speaking")
+
     ev = verb(verbs, "eval", "score the kiosk on questions with known answers")
     ev.add_argument("questions", type=Path, help="QUESTIONS.yaml: a list of {q, lang, expect, "
                     "contains?, about?}")
@@ -118,6 +125,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _ask(args)
     if args.verb == "eval":
         return _eval(args)
+    if args.verb == "listen":
+        return _listen(args)
     raise AssertionError(args.verb)
 
 
@@ -345,6 +354,73 @@ def _ask(args: argparse.Namespace) -> int:
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
+
+
+def _listen(args: argparse.Namespace) -> int:
+    from kiosk.asr.whisper import load_whisper
+    from kiosk.audio.devices import Microphone, Speakers
+    from kiosk.audio.endpoint import EndPointer
+    from kiosk.audio.vad import SileroVad
+    from kiosk.events import EventType, PipelineEvent
+    from kiosk.pipeline import Pipeline
+    from kiosk.runtime import open_answerer
+    from kiosk.session import Session
+    from kiosk.tts.espeak import EspeakSynth
+    from kiosk.tts.speaker import EspeakSpeaker
+
+    settings = _settings(args)
+    data = _data(args)
+    answerer, content = open_answerer(settings, data, args.content)
+    museum = content.pack.museum
+    asr, au, sp = settings.asr, settings.audio, settings.speech
+    recognizer = load_whisper(data, asr.whisper_model, asr.threads, asr.beam_size)
+    session = Session(args.lang or settings.session.language or museum.default_language,
+                      sorted({*museum.languages, "fr", "en", "es"}))
+    synth = None if args.no_speak else EspeakSynth(rate=sp.rate, volume=sp.volume,
+                                                   timeout_s=sp.timeout_s)
+    speaker = EspeakSpeaker(synth, Speakers(au.output_device)) if synth else None
+    tty = sys.stdout.isatty() and not args.json
+
+    def show(event: PipelineEvent) -> None:
+        if args.json and event.type in (EventType.LISTENING_STARTED, EventType.HEARD_NOTHING):
+            print(json.dumps({"event": str(event.type)}), flush=True)
+        elif tty and event.type is EventType.LEVEL:
+            print("\r🎤 " + "█" * int(event.value * 30) + " " * 30, end="", flush=True)
+        elif event.type is EventType.HEARD_NOTHING and not args.json:
+            print("\r(heard nothing)" + " " * 30)
+
+    def endpointer() -> EndPointer:
+        return EndPointer(threshold=au.vad_threshold, trailing_silence_ms=au.trailing_silence_ms,
+                          max_utterance_s=au.max_utterance_s, no_speech_s=au.no_speech_s)
+
+    pipeline = Pipeline(answerer, session, recognizer, listener=show,
+                        detect_language=asr.detect_language and not args.lang,
+                        speaker=speaker, endpointer=endpointer)
+    mic = Microphone(au.input_device)
+    vad = SileroVad()
+    if not args.json:
+        print(f"{museum.name.get(session.language, '')} — listening (Ctrl-C to stop)")
+    try:
+        while True:
+            turn = pipeline.ask_by_voice(mic, vad, args.lang)
+            if turn is not None:
+                transcript, answer, timings = turn
+                if args.json:
+                    out = _answer_json(transcript.text, transcript.lang, answer,
+                                       timings["answer"])
+                    out.update(transcript=transcript.text, detected_language=transcript.lang,
+                               audio_s=round(transcript.audio_s, 2), timings_ms=timings,
+                               spoken=speaker is not None)
+                    print(json.dumps(out, ensure_ascii=False), flush=True)
+                else:
+                    print(f"\r« {transcript.text} »" + " " * 30)
+                    _show(answer, content.pack)
+            if args.once:
+                return 0 if turn is not None else 1
+    finally:
+        mic.close()
+        if synth is not None:
+            synth.close()
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -124,6 +124,7 @@ class EventType(StrEnum):
     SPEAKING_STARTED = "speaking-started"
     CAPTION = "caption"
     SPEAKING_DONE = "speaking-done"
+    HEARD_NOTHING = "heard-nothing"
     SESSION_RESET = "session-reset"
     ERROR = "error"
 

@@ -1,16 +1,19 @@
-"""One conversation turn: (audio →) recognizer → answerer, told as events to a subscriber.
+"""One conversation turn: microphone → end-pointing → recognizer → answerer → speaker, told
+as events to a subscriber.
 
 Pure core: the stages come in through the constructor as Protocols; nothing here imports an
-engine or a widget. The microphone, end-pointing and speaker stages join in later.
+engine or a widget.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
+from kiosk.audio.endpoint import EndPointer, Outcome, level
 from kiosk.events import Answer, EventType, PipelineEvent, Transcript
-from kiosk.ports import Answerer, Recognizer, Samples
+from kiosk.ports import Answerer, Microphone, Recognizer, Samples, Speaker, VoiceActivity
 from kiosk.session import Session
 
 Listener = Callable[[PipelineEvent], None]
@@ -21,7 +24,12 @@ class Pipeline:
 
     def __init__(self, answerer: Answerer, session: Session,
                  recognizer: Recognizer | None = None, hotwords: tuple[str, ...] = (),
-                 listener: Listener | None = None, detect_language: bool = False) -> None:
+                 listener: Listener | None = None, detect_language: bool = False,
+                 speaker: Speaker | None = None,
+                 endpointer: Callable[[], EndPointer] = EndPointer) -> None:
+        self.speaker = speaker
+        self.endpointer = endpointer
+        self._cancel = threading.Event()
         self.answerer = answerer
         self.session = session
         self.recognizer = recognizer
@@ -57,6 +65,44 @@ class Pipeline:
         self._emit(PipelineEvent(EventType.ANSWER, text=transcript.text, answer=answer,
                                  timings_ms=timings))
         return transcript, answer, timings
+
+    def ask_by_voice(self, mic: Microphone, vad: VoiceActivity, lang: str | None = None,
+                     ) -> tuple[Transcript, Answer, dict[str, float]] | None:
+        """Listen until a question is complete, answer it, and say the answer.
+
+        None when nothing was heard or the turn was cancelled.
+        """
+        self._cancel.clear()
+        vad.reset()
+        mic.drain()
+        ep = self.endpointer()
+        self._emit(PipelineEvent(EventType.LISTENING_STARTED))
+        outcome = None
+        for chunk in mic.chunks():
+            if self._cancel.is_set():
+                return None
+            self._emit(PipelineEvent(EventType.LEVEL, value=level(chunk)))
+            outcome = ep.push(chunk, vad.feed(chunk))
+            if outcome is not None:
+                break
+        if outcome is not Outcome.UTTERANCE:
+            self._emit(PipelineEvent(EventType.HEARD_NOTHING))
+            return None
+        end_of_speech = time.perf_counter()
+        transcript, answer, timings = self.ask_audio(ep.audio(), lang)
+        if self.speaker is not None and not self._cancel.is_set():
+            self._emit(PipelineEvent(EventType.SPEAKING_STARTED, text=answer.text,
+                                     answer=answer))
+            timings["end_of_speech_to_voice"] = _ms(end_of_speech)
+            finished = self.speaker.say(f"{answer.notice} {answer.text}".strip(), answer.lang)
+            self._emit(PipelineEvent(EventType.SPEAKING_DONE, value=1.0 if finished else 0.0))
+        return transcript, answer, timings
+
+    def cancel(self) -> None:
+        """Stop listening or speaking now."""
+        self._cancel.set()
+        if self.speaker is not None:
+            self.speaker.stop()
 
     def _emit(self, event: PipelineEvent) -> None:
         try:

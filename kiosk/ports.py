@@ -39,9 +39,10 @@ class Answerer(Protocol):
 
 
 class Microphone(Protocol):
-    """Gives 16 kHz mono int16 audio in chunks (implemented in a later issue)."""
+    """Gives 16 kHz mono audio in chunks, as floats."""
 
-    def chunks(self) -> Iterator[bytes]: ...
+    def chunks(self) -> Iterator[npt.NDArray[np.float32]]: ...
+    def drain(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -57,7 +58,14 @@ class Recognizer(Protocol):
 
 
 class Speaker(Protocol):
-    """Says a text aloud (implemented in a later issue)."""
+    """Says a text aloud; returns False when stopped before the end."""
 
-    def say(self, text: str, lang: str) -> None: ...
+    def say(self, text: str, lang: str) -> bool: ...
     def stop(self) -> None: ...
+
+
+class VoiceActivity(Protocol):
+    """Speech probability of each frame of a stream."""
+
+    def feed(self, samples: npt.NDArray[np.float32]) -> list[float]: ...
+    def reset(self) -> None: ...

@@ -112,6 +112,21 @@ class AsrSettings:
 
 
 @dataclass(frozen=True)
+class AudioSettings:
+    """Microphone, speakers and end-pointing."""
+
+    input_device: str = setting("", "Microphone name or index (`python -m sounddevice`); "
+                                "empty: the system default.")
+    output_device: str = setting("", "Speakers name or index; empty: the system default.")
+    vad_threshold: float = setting(0.5, "Speech probability (0-1) above which a frame is speech.")
+    trailing_silence_ms: float = setting(
+        700.0, "Silence after speech that ends a question, in milliseconds.")
+    max_utterance_s: float = setting(12.0, "A question is cut after this many seconds.")
+    no_speech_s: float = setting(
+        6.0, "Seconds of listening without speech before the kiosk says it heard nothing.")
+
+
+@dataclass(frozen=True)
 class SpeechSettings:
     """Speech synthesis (espeak-ng through pyttsx3)."""
 
@@ -130,6 +145,7 @@ class Settings:
     models: ModelSettings = field(default_factory=ModelSettings)
     asr: AsrSettings = field(default_factory=AsrSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
+    audio: AudioSettings = field(default_factory=AudioSettings)
 
 
 T = TypeVar("T")

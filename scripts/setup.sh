@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
-APT_PACKAGES=(python3 python3-venv python3-pip espeak-ng)
+APT_PACKAGES=(python3 python3-venv python3-pip espeak-ng libportaudio2 libasound2-plugins
+              pulseaudio pulseaudio-utils)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -1,0 +1,120 @@
+"""The live path with no sound card: a private PulseAudio with a pipe source as the microphone
+(fed at real-time pace) and a null sink as the speakers, through the real sounddevice capture,
+Silero end-pointing, Whisper, the answerer and espeak-ng."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import wave
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.conftest import DEMO
+
+pytestmark = [pytest.mark.models, pytest.mark.realdata]
+
+
+class Feeder(threading.Thread):
+    """Writes 16 kHz s16 audio into the pipe at real-time pace; silence when it has none."""
+
+    def __init__(self, fifo: Path) -> None:
+        super().__init__(daemon=True)
+        self.fifo = fifo
+        self.queue: deque[bytes] = deque()
+        self.stopped = threading.Event()
+
+    def say(self, wav: Path, pad_s: float = 0.3) -> None:
+        with wave.open(str(wav)) as w:
+            assert w.getframerate() == 16000 and w.getsampwidth() == 2 and w.getnchannels() == 1
+            data = b"\0" * int(32000 * pad_s) + w.readframes(w.getnframes())
+        for i in range(0, len(data), 3200):
+            self.queue.append(data[i:i + 3200])
+
+    def run(self) -> None:
+        with self.fifo.open("wb") as out:
+            next_at = time.monotonic()
+            while not self.stopped.is_set():
+                chunk = self.queue.popleft() if self.queue else b"\0" * 3200
+                out.write(chunk.ljust(3200, b"\0"))
+                out.flush()
+                next_at += 0.1
+                time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+@pytest.fixture
+def pulse(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
+    if shutil.which("pulseaudio") is None or shutil.which("pactl") is None:
+        pytest.skip("PulseAudio is not installed (make setup installs it)")
+    runtime = tmp_path / "pulse"
+    runtime.mkdir()
+    fifo = tmp_path / "mic.fifo"
+    env = {**os.environ, "PULSE_RUNTIME_PATH": str(runtime), "XDG_RUNTIME_DIR": str(runtime),
+           "PULSE_SERVER": f"unix:{runtime}/native"}
+    daemon = subprocess.Popen(
+        ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
+         "-L", "module-native-protocol-unix", "-L", "module-null-sink sink_name=speakers",
+         "-L", f"module-pipe-source source_name=mic file={fifo} format=s16le rate=16000 "
+               "channels=1"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        for cmd in (["pactl", "set-default-source", "mic"],
+                    ["pactl", "set-default-sink", "speakers"]):
+            subprocess.run(cmd, env=env, check=True, capture_output=True)
+        yield env, fifo
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+
+
+def test_spoken_question_through_a_virtual_microphone(pulse: tuple[dict[str, str], Path],
+                                                      shared_eval: Path, encoder: Any,
+                                                      tmp_path: Path) -> None:
+    env, fifo = pulse
+    feeder = Feeder(fifo)
+    feeder.start()
+    recording = tmp_path / "speakers.raw"
+    with recording.open("wb") as rec:
+        parec = subprocess.Popen(["parec", "-d", "speakers.monitor", "--raw", "--rate=16000",
+                                  "--channels=1", "--format=s16le"], env=env, stdout=rec)
+        kiosk = subprocess.Popen(
+            [sys.executable, "-m", "kiosk.cli", "listen", "--content", str(DEMO), "--lang",
+             "en", "--once", "--json"], env=env, stdout=subprocess.PIPE, text=True)
+        try:
+            assert kiosk.stdout is not None
+            lines = []
+            for line in kiosk.stdout:
+                lines.append(json.loads(line))
+                if lines[-1].get("event") == "listening-started":
+                    feeder.say(shared_eval / "audio" / "rhasspy" / "what_time_is_it.wav")
+            assert kiosk.wait(timeout=120) == 0
+        finally:
+            feeder.stopped.set()
+            if kiosk.poll() is None:
+                kiosk.kill()
+            kiosk.wait(timeout=10)
+            if kiosk.stdout is not None:
+                kiosk.stdout.close()
+            time.sleep(0.5)
+            parec.terminate()
+            parec.wait(timeout=10)
+    turn = lines[-1]
+    assert " ".join(turn["transcript"].lower().replace("?", "").split()) == "what time is it"
+    assert turn["kind"] == "answer" and turn["got"] == "opening-hours"
+    assert turn["spoken"] is True
+    assert {"asr", "answer", "end_of_speech_to_voice"} <= set(turn["timings_ms"])
+    heard = np.frombuffer(recording.read_bytes(), dtype=np.int16)
+    assert np.abs(heard).max() > 1000  # the answer was played into the speakers
