@@ -133,3 +133,24 @@ def test_synthetic_spoken_question_is_answered(whisper: Any, encoder: Any, tmp_p
     transcript, answer, _ = pipeline.ask_audio(read_wav(wav), lang)
     assert answer.kind is AnswerKind.ANSWER, transcript
     assert answer.source.ref == expect
+
+
+@pytest.mark.models
+def test_a_damaged_whisper_model_is_reported(data_dir: DataDir, tmp_path: Path) -> None:
+    from kiosk.asr.whisper import load_whisper
+
+    source = data_dir.model_dir("whisper-base")
+    if not (source / "model.bin").exists():
+        pytest.skip("Whisper not installed")
+    damaged = DataDir(tmp_path)
+    shutil.copytree(source, damaged.model_dir("whisper-base"))
+    with (damaged.model_dir("whisper-base") / "model.bin").open("r+b") as fh:
+        fh.truncate(1000)
+    with pytest.raises(ModelError, match="is damaged .*kiosk models install whisper-base"):
+        load_whisper(damaged)
+    (damaged.model_dir("whisper-base") / "model.bin").unlink()
+    shutil.copy(source / "model.bin", damaged.model_dir("whisper-base") / "model.bin")
+    config = damaged.model_dir("whisper-base") / "config.json"
+    config.write_bytes(b"{" * config.stat().st_size)  # same size, not JSON
+    with pytest.raises(ModelError, match="cannot load Whisper .* reinstall it"):
+        load_whisper(damaged)

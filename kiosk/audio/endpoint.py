@@ -45,6 +45,8 @@ class EndPointer:
     pre_roll_ms: float = 300
     """Audio kept from before speech started (word onsets)."""
     _audio: list[Samples] = field(default_factory=list)
+    _pushed: int = 0
+    _frame_end: int = 0
     _heard: float = 0.0
     _speech_run: float = 0.0
     _silence_run: float = 0.0
@@ -54,8 +56,10 @@ class EndPointer:
     def push(self, samples: Samples, probabilities: list[float]) -> Outcome | None:
         """Add audio and its frames' probabilities; an Outcome when listening is over."""
         self._audio.append(samples)
+        self._pushed += len(samples)
         frame_ms = 1000 * 512 / RATE
         for p in probabilities:
+            self._frame_end += 512
             if p >= self.threshold:
                 self._speech_run += frame_ms
                 self._silence_run = 0.0
@@ -74,9 +78,11 @@ class EndPointer:
         return None
 
     def _trim_to_pre_roll(self) -> None:
-        keep = int((self.pre_roll_ms + self._speech_run) * RATE / 1000)
-        audio = self.audio()[-keep:]
-        self._audio = [audio]
+        """Keep the audio from ``pre_roll_ms`` before the first speech frame of this run."""
+        onset = self._frame_end - int(self._speech_run * RATE / 1000)
+        first = max(0, onset - int(self.pre_roll_ms * RATE / 1000))
+        dropped = self._pushed - len(self.audio())
+        self._audio = [self.audio()[max(0, first - dropped):]]
 
     @property
     def duration_s(self) -> float:
