@@ -94,3 +94,12 @@ def test_spoken_answer_is_understood_by_whisper(synth: EspeakSynth, data_dir: An
     heard = whisper.transcribe(synth.synthesize(text, "en"), "en").text
     clean = [" ".join(t.lower().replace(".", "").replace(",", "").split()) for t in (text, heard)]
     assert jiwer.wer(clean[0], clean[1]) <= 0.3, heard
+
+
+@needs_espeak
+def test_many_utterances_in_a_row_are_never_empty(synth: EspeakSynth) -> None:
+    """Seen here: an utterance's end landing on the next one saved it empty (a 44-byte WAV)."""
+    texts = [("fr", "Bonjour tout le monde."), ("en", "The toilets are downstairs."),
+             ("es", "Es obra de Vermeer.")]
+    lengths = [len(synth.synthesize(text, lang)) / 16_000 for lang, text in texts * 10]
+    assert min(lengths) > 0.5, lengths

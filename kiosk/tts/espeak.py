@@ -21,6 +21,9 @@ from kiosk.errors import SpeechError
 from kiosk.ports import Samples
 from kiosk.qa.text import sentences
 
+MIN_WAV_BYTES = 44 + 2 * 2205
+"""A WAV header and at least 0.1 s of 22 kHz audio."""
+
 VOICES = {"en": "gmw/en-us", "fr": "roa/fr", "es": "roa/es", "de": "gmw/de", "it": "roa/it"}
 """espeak-ng voice per language (settings may override)."""
 
@@ -41,16 +44,23 @@ def _worker(conn: Connection) -> None:  # pragma: no cover - runs in the child p
             return
         text, voice, rate, volume, path = request
         try:
-            finished.clear()
             engine.setProperty("voice", voice)
             engine.setProperty("rate", rate)
             engine.setProperty("volume", volume)
-            engine.save_to_file(text, path)
-            engine.runAndWait()
-            deadline = time.monotonic() + 5
-            while not finished and time.monotonic() < deadline:
-                time.sleep(0.01)
-            conn.send(("ok", path))
+            for _attempt in range(3):
+                # seen here: an utterance's end can land on the next one, which is then
+                # saved empty (a 44-byte WAV); so check the file and say it again if so
+                finished.clear()
+                engine.save_to_file(text, path)
+                engine.runAndWait()
+                deadline = time.monotonic() + 5
+                while not finished and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                if os.path.exists(path) and os.path.getsize(path) > MIN_WAV_BYTES:
+                    conn.send(("ok", path))
+                    break
+            else:
+                conn.send(("error", "espeak-ng produced no audio three times"))
         except Exception as exc:  # reported to the parent, which raises SpeechError
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -110,9 +120,6 @@ class EspeakSynth:
                           "that espeak-ng is installed (`apt install espeak-ng`)")
 
     def _read(self, path: Path) -> Samples:
-        deadline = time.monotonic() + 2
-        while (not path.exists() or path.stat().st_size <= 44) and time.monotonic() < deadline:
-            time.sleep(0.01)
         try:
             return read_wav(path)
         finally:
