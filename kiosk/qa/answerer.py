@@ -137,10 +137,7 @@ class KioskAnswerer:
             # a fact needs a work; a curated answer or a passage may still answer it
             # ("who was the museum's first director?")
             alt = next((c for c in cands if c.kind in ("qa", "sentence", "faq")), None)
-            floor = {"sentence": s.passage_threshold - (
-                SHARED_WORDS_RELIEF if alt and alt.overlap >= SHARED_WORDS else 0.0),
-                "faq": s.faq_threshold}
-            if alt is not None and alt.score >= floor.get(alt.kind, s.answer_threshold):
+            if alt is not None and alt.score >= self._floor(alt):
                 best = alt
         if best.kind == "fact":
             if best.score < (s.fact_threshold if target else s.answer_threshold):
@@ -162,11 +159,7 @@ class KioskAnswerer:
             # "where is Michelangelo's David?": a fact about a work we do not hold
             return self._unknown(lang, None, best.score)
         if best.kind in ("qa", "sentence") and best.ref is not None:
-            threshold = s.answer_threshold
-            if best.kind == "sentence":
-                # a sentence sharing most of the question's words needs less of its meaning
-                threshold = s.passage_threshold - (
-                    SHARED_WORDS_RELIEF if best.overlap >= SHARED_WORDS else 0.0)
+            threshold = self._floor(best)
             runner_up = next((c.score for c in cands[1:] if c.ref != best.ref), 0.0)
             foreign = lang not in self.pack.museum.languages
             if best.ref != target and target is None and best.kind == "qa" and not (
@@ -297,6 +290,17 @@ class KioskAnswerer:
         return [w for w in content_words(text, lang) if len(w) >= 4
                 and w not in mentions.matched and w not in self.intents.vocabulary
                 and root(w) not in own]
+
+    def _floor(self, c: Candidate) -> float:
+        """The least score a curated answer, FAQ entry or description sentence needs."""
+        s = self.settings
+        if c.kind == "faq":
+            return s.faq_threshold
+        if c.kind == "sentence":
+            # a sentence sharing most of the question's words needs less of its meaning
+            return s.passage_threshold - (SHARED_WORDS_RELIEF if c.overlap >= SHARED_WORDS
+                                          else 0.0)
+        return s.answer_threshold
 
     def _asks_a_fact(self, intent: dict[str, float]) -> bool:
         """Whether the question reads like who/when/where/what medium/how big."""
