@@ -74,6 +74,7 @@ class Pipeline:
         """
         self._cancel.clear()
         vad.reset()
+        mic.start()  # capturing before the visitor is told to speak
         mic.drain()
         ep = self.endpointer()
         self._emit(PipelineEvent(EventType.LISTENING_STARTED))

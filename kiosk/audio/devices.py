@@ -55,6 +55,11 @@ class Microphone:
                              "in, or set audio.input_device (`python -m sounddevice` lists "
                              "them)") from None
 
+    def start(self) -> None:
+        """Capture from now on (opens the device if it is not open)."""
+        if self._stream is None:
+            self.open()
+
     def _callback(self, data: Any, frames: int, when: Any, status: Any) -> None:
         self._queue.put(bytes(data))
 
