@@ -62,3 +62,19 @@ def test_round_trip_and_errors(tmp_path: Path) -> None:
     with pytest.raises(AudioError, match="no such file"):
         read_wav(tmp_path / "missing.wav")
     assert resample(np.zeros(0, np.float32), 44100).shape == (0,)
+
+
+def test_a_missing_microphone_is_one_clear_line() -> None:
+    """The real sounddevice path: an unknown device name gives an AudioError saying what to do."""
+    from kiosk.audio.devices import Microphone, Speakers
+
+    try:
+        import sounddevice  # noqa: F401
+    except OSError:
+        pytest.skip("PortAudio is not installed")
+    mic = Microphone("no-such-microphone-xyz")
+    with pytest.raises(AudioError, match=r"no microphone no-such-microphone-xyz .* plug one in"):
+        mic.open()
+    mic.close()
+    with pytest.raises(AudioError, match=r"no speakers no-such-speakers .* audio output"):
+        Speakers("no-such-speakers").play(np.zeros(1600, dtype=np.float32))
