@@ -388,6 +388,10 @@ def _listen(args: argparse.Namespace) -> int:
             print("\r🎤 " + "█" * int(event.value * 30) + " " * 30, end="", flush=True)
         elif event.type is EventType.HEARD_NOTHING and not args.json:
             print("\r(heard nothing)" + " " * 30)
+        elif event.type is EventType.TRANSCRIPT and not args.json:
+            print(f"\r« {event.text} »" + " " * 30)
+        elif event.type is EventType.ANSWER and event.answer and not args.json:
+            _show(event.answer, content.pack)  # shown before and while it is spoken
 
     def endpointer() -> EndPointer:
         return EndPointer(threshold=au.vad_threshold, trailing_silence_ms=au.trailing_silence_ms,
@@ -412,9 +416,6 @@ def _listen(args: argparse.Namespace) -> int:
                                audio_s=round(transcript.audio_s, 2), timings_ms=timings,
                                spoken=speaker is not None)
                     print(json.dumps(out, ensure_ascii=False), flush=True)
-                else:
-                    print(f"\r« {transcript.text} »" + " " * 30)
-                    _show(answer, content.pack)
             if args.once:
                 return 0 if turn is not None else 1
     finally:
