@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from kiosk.audio.wav import RATE
 from kiosk.events import Transcript
 from kiosk.ports import Samples, Vectors
 from kiosk.qa.text import content_words, stem
@@ -56,6 +57,6 @@ class ScriptedRecognizer:
 
     def transcribe(self, audio: Samples, lang: str | None = None,
                    hotwords: Sequence[str] = ()) -> Transcript:
-        self.heard.append(len(audio) / 16_000)
+        self.heard.append(len(audio) / RATE)
         text, spoken = self.script.pop(0)
-        return Transcript(text=text, lang=lang or spoken, audio_s=len(audio) / 16_000)
+        return Transcript(text=text, lang=lang or spoken, audio_s=len(audio) / RATE)

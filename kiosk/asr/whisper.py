@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from kiosk.audio.wav import RATE
 from kiosk.errors import AsrError, ModelError
 from kiosk.events import Transcript
 from kiosk.models import get_spec, installed_path
 from kiosk.paths import DataDir
 from kiosk.ports import Samples
 
-RATE = 16_000
 TEMPERATURES = (0.0, 0.4)
 """Greedy first, one warmer retry when the text looks like a loop (not Whisper's six: a
 visitor is waiting)."""

@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from kiosk.audio.wav import RATE
 from kiosk.errors import AudioError
 from kiosk.ports import Samples
-
-RATE = 16_000
 
 
 def _sd() -> Any:

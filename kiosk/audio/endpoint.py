@@ -8,9 +8,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from kiosk.audio.wav import RATE
 from kiosk.ports import Samples
-
-RATE = 16_000
 
 
 def level(samples: Samples) -> float:

@@ -85,20 +85,18 @@ class KioskAnswerer:
         self.group_starts = np.array(
             [i for i, key in enumerate(keys) if i == 0 or keys[i - 1] != key], dtype=np.int64)
         self.groups = [keys[i] for i in self.group_starts.tolist()]
-        self.group_lexical = Lexical([self._group_parts(key) for key in self.groups])
-        texts = [u.text for u in units] + [t for key in self.groups
-                                           for t, _ in self._group_parts(key)]
-        for ex in pack.exhibits:
-            texts += [*ex.title.values(), *ex.artist.values(), *ex.aliases]
-        self.known_words = {w for t in texts for w in content_words(t)}
-        self.known_roots = {root(w) for w in self.known_words}
+        parts = [self._group_parts(key) for key in self.groups]
+        self.group_lexical = Lexical(parts)
+        # the words the content uses, per work and overall ("is this about something we hold?")
         self.exhibit_roots: dict[str, set[str]] = {}
-        for u in units:
-            self.exhibit_roots.setdefault(u.ref, set()).update(
-                root(w) for w in content_words(u.text))
-        for key in self.groups:
-            self.exhibit_roots.setdefault(key[1], set()).update(
-                root(w) for t, _ in self._group_parts(key) for w in content_words(t))
+        docs = [(u.ref, u.text) for u in units] + [
+            (key[1], text) for key, entry in zip(self.groups, parts, strict=True)
+            for text, _ in entry]
+        for ref, text in docs:
+            self.exhibit_roots.setdefault(ref, set()).update(root(w) for w in content_words(text))
+        self.known_roots = set().union(*self.exhibit_roots.values(), *(
+            {root(w) for w in content_words(a)} for ex in pack.exhibits
+            for a in ex.artist.values()))
         self.names = NameIndex(pack.exhibits, self.settings.fuzzy_ratio, self.intents.generic)
         self._view: tuple[dt.date, set[str]] | None = None
         self.default = pack.museum.default_language
@@ -142,7 +140,7 @@ class KioskAnswerer:
         if best.kind == "fact":
             if best.score < (s.fact_threshold if target else s.answer_threshold):
                 return self._unknown(lang, target, best.score)
-            if target is None and not choices and self._unknown_words(text, lang, mentions):
+            if target is None and not choices and self._asked_words(text, lang, mentions):
                 return self._unknown(lang, None, best.score)  # names a work we do not hold
             if target is None:
                 return self.replies.clarify(lang, [self.exhibits[c] for c in choices] or
@@ -200,13 +198,14 @@ class KioskAnswerer:
         intent = self.intents.scores((self.intents.vectors @ qv.T).max(axis=1))
         if not mentions.best_title(self.settings.name_match):
             mentions = self._title_by_meaning(text, lang, mentions, on_view)
-        other_work = self._asks_a_fact(intent) and self._novelty(text, lang, mentions) > 0
+        novelty = self._novelty(text, lang, mentions)
+        other_work = self._asks_a_fact(intent) and novelty > 0
         target, named, choices = self._subject(mentions, about, on_view, other_work)
         sims = self.vectors @ qv.T if len(self.vectors) else np.zeros((0, len(queries)))
         # once a work is named, what is asked about it is read without its name
         best_sims = sims[:, -1] if named else sims.max(axis=1)
         cands = self._candidates(text, lang, mentions, target, named, choices, sims, best_sims,
-                                 intent, on_view)
+                                 intent, on_view, novelty)
         return Evidence(mentions, target, named, choices, cands, intent, sims)
 
     def _group_parts(self, key: tuple[str, str, int]) -> list[tuple[str, str]]:
@@ -249,13 +248,14 @@ class KioskAnswerer:
             return None, True, by_artist
         return about, False, []
 
-    def _unknown_words(self, text: str, lang: str, mentions: Mentions) -> list[str]:
-        """Words that are neither a known name nor how visitors ask (e.g. 'guernica'); in a
-        language the pack lacks, every word is unknown, so none is counted."""
+    def _asked_words(self, text: str, lang: str, mentions: Mentions,
+                     min_len: int = 1) -> list[str]:
+        """The question's words that are neither a name it matched nor how visitors ask
+        ('guernica', 'david'). None in a language the pack lacks: there every word is new."""
         if lang not in self.pack.museum.languages:
             return []
-        return [w for w in content_words(text, lang)
-                if w not in mentions.matched and w not in self.intents.vocabulary]
+        return [w for w in content_words(text, lang) if len(w) >= min_len
+                and w not in mentions.matched and w not in self.intents.vocabulary]
 
     def _title_by_meaning(self, text: str, lang: str, mentions: Mentions,
                           on_view: set[str]) -> Mentions:
@@ -284,12 +284,8 @@ class KioskAnswerer:
 
     def _foreign_words(self, text: str, lang: str, mentions: Mentions, ref: str) -> list[str]:
         """Words of the question that the texts of work ``ref`` never use ('david')."""
-        if lang not in self.pack.museum.languages:
-            return []
         own = self.exhibit_roots.get(ref, set())
-        return [w for w in content_words(text, lang) if len(w) >= 4
-                and w not in mentions.matched and w not in self.intents.vocabulary
-                and root(w) not in own]
+        return [w for w in self._asked_words(text, lang, mentions, 4) if root(w) not in own]
 
     def _floor(self, c: Candidate) -> float:
         """The least score a curated answer, FAQ entry or description sentence needs."""
@@ -308,16 +304,11 @@ class KioskAnswerer:
         return max(facts) >= self.settings.fact_threshold
 
     def _novelty(self, text: str, lang: str, mentions: Mentions) -> float:
-        """Share of the question's longer words that no text of the content uses (only in
-        the pack's languages: in another language every word is new)."""
-        if lang not in self.pack.museum.languages:
-            return 0.0
-        longer = [w for w in content_words(text, lang) if len(w) >= 4
-                  and w not in mentions.matched and w not in self.intents.vocabulary]
+        """Share of the question's longer asked words that no text of the content uses."""
+        longer = self._asked_words(text, lang, mentions, 4)
         if not longer:
             return 0.0
-        novel = [w for w in longer if root(w) not in self.known_roots]
-        return len(novel) / len(longer)
+        return sum(root(w) not in self.known_roots for w in longer) / len(longer)
 
     def _only_names(self, text: str, mentions: Mentions) -> bool:
         """True when the question is nothing but a work's name ("the milkmaid?")."""
@@ -325,12 +316,12 @@ class KioskAnswerer:
         return not rest and bool(mentions.titles)
 
     def _candidates(self, text: str, lang: str, mentions: Mentions, target: str | None,
-                    named: bool,
-                    choices: list[str], sims: np.ndarray, best_sims: np.ndarray,
-                    intent: dict[str, float], on_view: set[str]) -> list[Candidate]:
+                    named: bool, choices: list[str], sims: np.ndarray, best_sims: np.ndarray,
+                    intent: dict[str, float], on_view: set[str],
+                    novelty: float) -> list[Candidate]:
         penalty = OTHER_PENALTY if choices or named else CONTEXT_PENALTY if target else 0.0
         if not named:
-            penalty += NOVELTY_PENALTY * self._novelty(text, lang, mentions)
+            penalty += NOVELTY_PENALTY * novelty
         cands: list[Candidate] = []
         if len(self.groups):
             best = np.maximum.reduceat(best_sims[self.group_rows], self.group_starts)

@@ -4,6 +4,8 @@ else in the pack's default language with a notice."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kiosk.content.model import Exhibit, Pack, pick
 from kiosk.events import Answer, AnswerKind, Source, SourceKind, Suggestion
 from kiosk.qa.intents import FIELD_OF, Intents
@@ -75,20 +77,23 @@ class Replies:
             text = " ".join(sentences(paragraph)[:2])
             return self._answer(SourceKind.DESCRIPTION, lang, text, used, score, ex,
                                 detail="description")
-        value, used = self._text(getattr(ex, FIELD_OF.get(field, field)), lang) \
-            if field != "title" else ("", lang)
+        # The sentence is the kiosk's own, in the visitor's language when it has one; names
+        # (title, artist) are quoted as written; a value (date, medium, room...) missing in that
+        # language is given in another one, and the notice says so.
+        template_lang = lang if self.intents.template(field, lang) else self.default
+        template = self.intents.template(field, template_lang) or "{title}: {value}"
+        value, value_lang = ("", template_lang) if field == "title" else \
+            self._text(getattr(ex, FIELD_OF.get(field, field)), template_lang)
         if field != "title" and not value:
             return self.unknown(lang, ex, score, [])
-        title, used_title = self._text(ex.title, lang)
-        template_lang = lang if self.intents.template(field, lang) else used_title
-        template = self.intents.template(field, template_lang) or "{title}: {value}"
+        title, _ = self._text(ex.title, template_lang)
         artist, _ = self._text(ex.artist, template_lang)
         text = template.format(title=title, artist=artist, value=value)
-        text = text[0].upper() + text[1:]
-        used = used if field != "title" else used_title
-        if template_lang != lang:
-            used = template_lang
-        return self._answer(SourceKind.FACT, lang, text, used, score, ex, detail=field)
+        answer = self._answer(SourceKind.FACT, lang, text[0].upper() + text[1:], template_lang,
+                              score, ex, detail=field)
+        if field != "artist" and value_lang != template_lang:
+            return replace(answer, notice=self._notice(lang, value_lang))
+        return answer
 
     def qa(self, lang: str, ex: Exhibit, item: int, score: float) -> Answer:
         """A curated answer."""
