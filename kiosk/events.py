@@ -143,3 +143,6 @@ class PipelineEvent:
     """Input level (0-1) for LEVEL events."""
     timings_ms: dict[str, float] = field(default_factory=dict)
     """Time each stage took, for ANSWER events."""
+    span: tuple[int, int] = (0, 0)
+    """For CAPTION events: the characters of the spoken text (SPEAKING_STARTED's ``text``)
+    being said now."""

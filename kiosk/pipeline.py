@@ -10,10 +10,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import cast
 
 from kiosk.audio.endpoint import EndPointer, Outcome, level
+from kiosk.errors import AudioError
 from kiosk.events import Answer, EventType, PipelineEvent, Transcript
-from kiosk.ports import Answerer, Microphone, Recognizer, Samples, Speaker, VoiceActivity
+from kiosk.ports import (
+    Answerer,
+    Microphone,
+    Recognizer,
+    RecognizerStream,
+    Samples,
+    Speaker,
+    StreamingRecognizer,
+    VoiceActivity,
+)
 from kiosk.session import Session
 
 Listener = Callable[[PipelineEvent], None]
@@ -52,12 +63,21 @@ class Pipeline:
         The language is ``lang``, else the session's, unless detection is on; a detected
         language becomes the session's.
         """
+        recognizer = self._recognizer()
+        start = time.perf_counter()
+        transcript = recognizer.transcribe(audio, self._language(lang), self.hotwords)
+        return self._answer(transcript, {"asr": _ms(start)})
+
+    def _recognizer(self) -> Recognizer:
         if self.recognizer is None:
             raise RuntimeError("this pipeline has no recognizer")
-        fixed = lang or (None if self.detect_language else self.session.language)
-        start = time.perf_counter()
-        transcript = self.recognizer.transcribe(audio, fixed, self.hotwords)
-        timings = {"asr": _ms(start)}
+        return self.recognizer
+
+    def _language(self, lang: str | None) -> str | None:
+        return lang or (None if self.detect_language else self.session.language)
+
+    def _answer(self, transcript: Transcript, timings: dict[str, float],
+                ) -> tuple[Transcript, Answer, dict[str, float]]:
         self._emit(PipelineEvent(EventType.TRANSCRIPT, text=transcript.text))
         start = time.perf_counter()
         answer = self.session.ask(self.answerer, transcript.text, transcript.lang)
@@ -70,34 +90,82 @@ class Pipeline:
                      ) -> tuple[Transcript, Answer, dict[str, float]] | None:
         """Listen until a question is complete, answer it, and say the answer.
 
-        None when nothing was heard or the turn was cancelled.
+        A streaming recognizer hears the question while it is spoken (partial captions);
+        another one gets the whole utterance at the end. None when nothing was heard or the
+        turn was cancelled.
         """
+        recognizer = self._recognizer()
         self._cancel.clear()
         vad.reset()
-        mic.start()  # capturing before the visitor is told to speak
-        mic.drain()
+        try:
+            mic.start()  # capturing before the visitor is told to speak
+            mic.drain()
+            return self._listen_and_answer(mic, vad, lang, recognizer)
+        except AudioError as exc:  # the microphone went away: say so; the next turn retries
+            self._emit(PipelineEvent(EventType.ERROR, text=str(exc)))
+            raise
+
+    def _listen_and_answer(self, mic: Microphone, vad: VoiceActivity, lang: str | None,
+                           recognizer: Recognizer,
+                           ) -> tuple[Transcript, Answer, dict[str, float]] | None:
         ep = self.endpointer()
         self._emit(PipelineEvent(EventType.LISTENING_STARTED))
+        stream: RecognizerStream | None = None
+        streaming = hasattr(recognizer, "stream")
         outcome = None
         for chunk in mic.chunks():
             if self._cancel.is_set():
                 return None
             self._emit(PipelineEvent(EventType.LEVEL, value=level(chunk)))
-            outcome = ep.push(chunk, vad.feed(chunk))
+            probabilities = vad.feed(chunk)
+            outcome = ep.push(chunk, probabilities)
+            if ep.started and streaming:
+                if stream is None:  # speech began: the recognizer gets the pre-roll too
+                    stream = cast(StreamingRecognizer, recognizer).stream(
+                        self._language(lang), self.hotwords)
+                    partial = stream.feed(ep.audio())
+                else:
+                    partial = stream.feed(chunk, any(p >= ep.threshold for p in probabilities))
+                if partial:
+                    self._emit(PipelineEvent(EventType.PARTIAL_TRANSCRIPT, text=partial))
             if outcome is not None:
                 break
         if outcome is not Outcome.UTTERANCE:
             self._emit(PipelineEvent(EventType.HEARD_NOTHING))
             return None
         end_of_speech = time.perf_counter()
-        transcript, answer, timings = self.ask_audio(ep.audio(), lang)
+        if stream is not None:
+            transcript = stream.finish()
+            turn = self._answer(transcript, {"asr": _ms(end_of_speech)})
+        else:
+            turn = self.ask_audio(ep.audio(), lang)
         if self.speaker is not None and not self._cancel.is_set():
-            self._emit(PipelineEvent(EventType.SPEAKING_STARTED, text=answer.text,
-                                     answer=answer))
-            timings["end_of_speech_to_voice"] = _ms(end_of_speech)
-            finished = self.speaker.say(f"{answer.notice} {answer.text}".strip(), answer.lang)
-            self._emit(PipelineEvent(EventType.SPEAKING_DONE, value=1.0 if finished else 0.0))
-        return transcript, answer, timings
+            self.speak(turn[1], turn[2], end_of_speech)
+        return turn
+
+    def speak(self, answer: Answer, timings: dict[str, float] | None = None,
+              since: float | None = None) -> bool:
+        """Say the answer (its notice first), telling each word as a CAPTION event.
+
+        False when there is no speaker or it was stopped before the end.
+        """
+        if self.speaker is None:
+            return False
+        spoken = f"{answer.notice} {answer.text}".strip()
+        first = True
+
+        def on_word(start: int, end: int) -> None:
+            nonlocal first
+            if first and timings is not None and since is not None:
+                timings["end_of_speech_to_voice"] = _ms(since)
+            first = False
+            self._emit(PipelineEvent(EventType.CAPTION, text=spoken[start:end],
+                                     span=(start, end)))
+
+        self._emit(PipelineEvent(EventType.SPEAKING_STARTED, text=spoken, answer=answer))
+        finished = self.speaker.say(spoken, answer.lang, on_word)
+        self._emit(PipelineEvent(EventType.SPEAKING_DONE, value=1.0 if finished else 0.0))
+        return finished
 
     def cancel(self) -> None:
         """Stop listening or speaking now."""

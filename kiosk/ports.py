@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -58,10 +58,34 @@ class Recognizer(Protocol):
                    hotwords: Sequence[str] = ()) -> Transcript: ...
 
 
+class RecognizerStream(Protocol):
+    """One utterance given to a recognizer while it is being spoken."""
+
+    def feed(self, samples: Samples, speech: bool = True) -> str | None:
+        """More audio (``speech``: whether the VAD heard speech in it); the partial caption
+        when it changed, else None."""
+        ...
+
+    def finish(self) -> Transcript:
+        """The utterance is over: its transcript."""
+        ...
+
+
+class StreamingRecognizer(Recognizer, Protocol):
+    """A recognizer that can work while the visitor speaks."""
+
+    def stream(self, lang: str | None = None,
+               hotwords: Sequence[str] = ()) -> RecognizerStream: ...
+
+
+WordCallback = Callable[[int, int], None]
+"""Told ``(start, end)``, the characters of the spoken text being said now."""
+
+
 class Speaker(Protocol):
     """Says a text aloud; returns False when stopped before the end."""
 
-    def say(self, text: str, lang: str) -> bool: ...
+    def say(self, text: str, lang: str, on_word: WordCallback | None = None) -> bool: ...
     def stop(self) -> None: ...
 
 

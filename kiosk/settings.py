@@ -101,7 +101,18 @@ class ModelSettings:
 class AsrSettings:
     """Speech recognition."""
 
-    whisper_model: str = setting("whisper-base", "Catalog id of the Whisper model.")
+    engine: str = setting(
+        "whisper-base", "Catalog id of the recognizer for every language not in "
+        "engine_by_language (`kiosk models list` shows the speech recognizers).")
+    engine_by_language: str = setting(
+        "", "Recognizer per language, e.g. \"fr=vosk-small-fr, es=vosk-small-es\"; a language "
+        "not listed uses `engine`. A model that is not installed stops the kiosk at start-up.")
+    vosk_grammar: bool = setting(
+        True, "Bias Vosk toward the content's words (titles, artists, rooms, curated questions);"
+        " words outside it are heard as unknown.")
+    whisper_pause_ms: float = setting(
+        250.0, "Silence after which Whisper starts decoding what was said, while the "
+        "end-pointer still waits (a speech restart drops that guess).")
     threads: int = setting(2, "CPU threads Whisper may use.")
     beam_size: int = setting(1, "Whisper beam size: 1 is fastest; 5 is a little more accurate.")
     detect_language: bool = setting(

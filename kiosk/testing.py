@@ -2,19 +2,20 @@
 
 Each fake has a real counterpart that is tested too:
 - ``HashingEncoder`` ↔ ``kiosk.qa.encoder.OnnxEncoder`` (the real multilingual encoder);
-- ``ScriptedRecognizer`` ↔ ``kiosk.asr.whisper.WhisperRecognizer`` (real speech, real model).
-
-Later issues add the microphone and speaker fakes here.
+- ``ScriptedRecognizer`` ↔ ``kiosk.asr.whisper.WhisperRecognizer`` (real speech, real model);
+- ``SamplesMicrophone`` ↔ ``kiosk.audio.devices.Microphone`` (tested through PulseAudio);
+- ``FakeSpeakers`` ↔ ``kiosk.audio.devices.Speakers`` (tested through a PulseAudio null sink).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
 from kiosk.audio.wav import RATE
+from kiosk.errors import AudioError
 from kiosk.events import Transcript
 from kiosk.ports import Samples, Vectors
 from kiosk.qa.text import content_words, stem
@@ -60,3 +61,54 @@ class ScriptedRecognizer:
         self.heard.append(len(audio) / RATE)
         text, spoken = self.script.pop(0)
         return Transcript(text=text, lang=lang or spoken, audio_s=len(audio) / RATE)
+
+
+class SamplesMicrophone:
+    """A microphone that hears the given audio, then silence, in 100 ms chunks, as fast as
+    they are read. ``vanish_after_s``: it raises AudioError there, like an unplugged one."""
+
+    def __init__(self, audio: Samples, silence_s: float = 3.0,
+                 vanish_after_s: float | None = None) -> None:
+        self.audio = np.concatenate([audio, np.zeros(int(silence_s * RATE), np.float32)])
+        self.vanish_after_s = vanish_after_s
+        self.started = 0
+        self.closed = False
+
+    def start(self) -> None:
+        self.started += 1
+
+    def chunks(self) -> Iterator[Samples]:
+        block = RATE // 10
+        for start in range(0, len(self.audio), block):
+            if self.vanish_after_s is not None and start / RATE >= self.vanish_after_s:
+                raise AudioError("the microphone stopped sending sound (unplugged?) — plug it "
+                                 "back in; the kiosk tries again every 2 s")
+            yield self.audio[start:start + block]
+
+    def drain(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeSpeakers:
+    """Speakers that keep what they are given (no sound card): same ``play`` as the real."""
+
+    def __init__(self) -> None:
+        self.played: list[Samples] = []
+        self.stopped = False
+
+    def play(self, samples: Samples, rate: int = RATE,
+             on_position: Callable[[float], None] | None = None) -> bool:
+        self.stopped = False
+        for start in range(0, len(samples), rate // 10):
+            if self.stopped:
+                return False
+            if on_position is not None:
+                on_position(start / rate)
+        self.played.append(samples)
+        return True
+
+    def stop(self) -> None:
+        self.stopped = True

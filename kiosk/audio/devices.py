@@ -2,15 +2,14 @@
 
 The only module that imports sounddevice. The audio callback only copies into a queue; all
 work happens on the reader's thread. A missing or vanished device is an AudioError saying what
-to do; ``chunks`` reopens the device when it comes back.
+to do; ``start`` opens the device again once it is back.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -63,26 +62,19 @@ class Microphone:
         self._queue.put(bytes(data))
 
     def chunks(self, timeout_s: float = 2.0) -> Iterator[Samples]:
-        """Float samples as they arrive; reopens the device if it stops delivering."""
+        """Float samples as they arrive. A device that stops delivering (unplugged) is closed
+        and reported as AudioError; the next ``start`` opens it again when it is back."""
         if self._stream is None:
             self.open()
         while not self._closed.is_set():
             try:
                 raw = self._queue.get(timeout=timeout_s)
             except queue.Empty:
-                self._recover()
-                continue
+                self._stop_stream()
+                raise AudioError(f"the microphone {self.device or '(default)'} stopped sending "
+                                 "sound (unplugged?) — plug it back in; listening starts "
+                                 "again when it is back") from None
             yield np.frombuffer(raw, dtype=np.int16).astype(np.float32) / 32768.0
-
-    def _recover(self) -> None:
-        """The device went quiet or away: close it and try again until it is back."""
-        self._stop_stream()
-        while not self._closed.is_set():
-            try:
-                self.open()
-                return
-            except AudioError:
-                time.sleep(self.reopen_s)
 
     def _stop_stream(self) -> None:
         if self._stream is not None:
@@ -110,8 +102,10 @@ class Speakers:
         self.device = device if device not in ("", None) else None
         self._stop = threading.Event()
 
-    def play(self, samples: Samples, rate: int = RATE) -> bool:
-        """Play to the end (True) or until ``stop`` (False)."""
+    def play(self, samples: Samples, rate: int = RATE,
+             on_position: Callable[[float], None] | None = None) -> bool:
+        """Play to the end (True) or until ``stop`` (False); ``on_position`` is told the
+        time (s) in ``samples`` about to be heard, every 100 ms."""
         sd = _sd()
         self._stop.clear()
         block = rate // 10
@@ -121,6 +115,8 @@ class Speakers:
                 for start in range(0, len(samples), block):
                     if self._stop.is_set():
                         return False
+                    if on_position is not None:
+                        on_position(start / rate)
                     stream.write(samples[start:start + block].reshape(-1, 1))
         except (sd.PortAudioError, ValueError) as exc:
             raise AudioError(f"no speakers {self.device or '(default)'} ({exc}) — check the "

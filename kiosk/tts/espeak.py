@@ -12,6 +12,7 @@ import multiprocessing as mp
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from kiosk.qa.text import sentences
 MIN_WAV_BYTES = 44 + 2 * 2205
 """A WAV header and at least 0.1 s of 22 kHz audio."""
 
-VOICES = {"en": "gmw/en-us", "fr": "roa/fr", "es": "roa/es", "de": "gmw/de", "it": "roa/it"}
+VOICES = {"en": "gmw/en-us", "fr": "roa/fr", "es": "roa/es", "de": "gmw/de", "it": "roa/it",
+          "ko": "ko"}
 """espeak-ng voice per language (settings may override)."""
 
 
@@ -38,6 +40,8 @@ def _worker(conn: Connection) -> None:  # pragma: no cover - runs in the child p
     engine = pyttsx3.init("espeak")
     finished: list[bool] = []
     engine.connect("finished-utterance", lambda name, completed: finished.append(completed))
+    words: list[tuple[int, int, int]] = []
+    _tap_word_timings(engine, words)
     while True:
         request = conn.recv()
         if request is None:
@@ -51,18 +55,53 @@ def _worker(conn: Connection) -> None:  # pragma: no cover - runs in the child p
                 # seen here: an utterance's end can land on the next one, which is then
                 # saved empty (a 44-byte WAV); so check the file and say it again if so
                 finished.clear()
+                words.clear()
                 engine.save_to_file(text, path)
                 engine.runAndWait()
                 deadline = time.monotonic() + 5
                 while not finished and time.monotonic() < deadline:
                     time.sleep(0.005)
                 if os.path.exists(path) and os.path.getsize(path) > MIN_WAV_BYTES:
-                    conn.send(("ok", path))
+                    conn.send(("ok", path, list(words)))
                     break
             else:
                 conn.send(("error", "espeak-ng produced no audio three times"))
         except Exception as exc:  # reported to the parent, which raises SpeechError
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _tap_word_timings(engine: Any, words: list[tuple[int, int, int]],
+                      ) -> None:  # pragma: no cover - runs in the child process
+    """Collect ``(audio ms, first character, length)`` of each word as espeak-ng makes it.
+
+    pyttsx3 tells words without their time in the audio; espeak-ng's events carry it, so the
+    worker sees them first and then hands them to pyttsx3's own callback.
+    """
+    from pyttsx3.drivers import _espeak
+
+    driver = engine.proxy._driver
+    original = driver._onSynth
+
+    def on_synth(wav: Any, numsamples: int, events: Any) -> int:
+        i = 0
+        while events[i].type != _espeak.EVENT_LIST_TERMINATED:
+            event = events[i]
+            if event.type == _espeak.EVENT_WORD:
+                words.append((event.audio_position, event.text_position - 1, event.length))
+            i += 1
+        return int(original(wav, numsamples, events))
+
+    _espeak.SetSynthCallback(on_synth)
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """A text as audio, with when each word starts."""
+
+    audio: Samples
+    """16 kHz mono."""
+    words: tuple[tuple[float, int, int], ...] = ()
+    """``(start s, first character, end character)`` of each word of the text."""
 
 
 class EspeakSynth:
@@ -99,6 +138,10 @@ class EspeakSynth:
 
     def synthesize(self, text: str, lang: str) -> Samples:
         """The whole text as audio (one worker call; retried once after a restart)."""
+        return self.speak(text, lang).audio
+
+    def speak(self, text: str, lang: str) -> Spoken:
+        """The whole text as audio with its words' timing."""
         voice = self.voices.get(lang) or self.voices["en"]
         path = str(Path(self._dir.name) / f"u{time.monotonic_ns()}.wav")
         for attempt in (1, 2):
@@ -106,9 +149,12 @@ class EspeakSynth:
             try:
                 conn.send((text, voice, self.rate, self.volume, path))
                 if conn.poll(self.timeout_s):
-                    status, detail = conn.recv()
+                    status, detail, *rest = conn.recv()
                     if status == "ok":
-                        return self._read(Path(detail))
+                        words = tuple((ms / 1000, start, start + length)
+                                      for ms, start, length in (rest[0] if rest else [])
+                                      if length > 0)
+                        return Spoken(self._read(Path(detail)), words)
                     raise SpeechError(f"espeak-ng could not speak this text: {detail}")
             except (EOFError, BrokenPipeError, ConnectionResetError):
                 pass  # the worker died: restart below
@@ -127,8 +173,19 @@ class EspeakSynth:
 
     def sentences(self, text: str, lang: str) -> Iterator[tuple[str, Samples]]:
         """Sentence by sentence, so a long answer can start playing after the first one."""
+        for sentence, spoken in self.spoken_sentences(text, lang):
+            yield sentence, spoken.audio
+
+    def spoken_sentences(self, text: str, lang: str) -> Iterator[tuple[str, Spoken]]:
+        """Sentence by sentence, with word timings whose characters count in ``text``."""
+        at = 0
         for sentence in sentences(text) or [text]:
-            yield sentence, self.synthesize(sentence, lang)
+            offset = text.find(sentence, at)
+            offset = at if offset < 0 else offset
+            at = offset + len(sentence)
+            spoken = self.speak(sentence, lang)
+            yield sentence, Spoken(spoken.audio, tuple(
+                (t, offset + a, offset + b) for t, a, b in spoken.words))
 
     def close(self) -> None:
         if self._conn is not None:

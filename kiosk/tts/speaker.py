@@ -1,26 +1,48 @@
-"""The kiosk's voice: synthesis sentence by sentence, played as soon as each is ready."""
+"""The kiosk's voice: synthesis sentence by sentence, played as soon as each is ready, with
+each word told as it is heard (for captions)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Protocol
 
-from kiosk.audio.devices import Speakers
+from kiosk.audio.wav import RATE
+from kiosk.ports import Samples, WordCallback
 from kiosk.tts.espeak import EspeakSynth
 
 
-class EspeakSpeaker:
-    """Implements ``ports.Speaker`` with espeak-ng and the sound card."""
+class Output(Protocol):
+    """Where audio is played: ``audio.devices.Speakers``, or ``testing.FakeSpeakers``."""
 
-    def __init__(self, synth: EspeakSynth, speakers: Speakers) -> None:
+    def play(self, samples: Samples, rate: int = RATE,
+             on_position: Callable[[float], None] | None = None) -> bool: ...
+    def stop(self) -> None: ...
+
+
+class EspeakSpeaker:
+    """Implements ``ports.Speaker`` with espeak-ng and an audio output."""
+
+    def __init__(self, synth: EspeakSynth, speakers: Output) -> None:
         self.synth = synth
         self.speakers = speakers
         self._stopped = threading.Event()
 
-    def say(self, text: str, lang: str) -> bool:
+    def say(self, text: str, lang: str, on_word: WordCallback | None = None) -> bool:
         self._stopped.clear()
-        for _sentence, audio in self.synth.sentences(text, lang):
-            if self._stopped.is_set() or not self.speakers.play(audio):
+        for _sentence, spoken in self.synth.spoken_sentences(text, lang):
+            if self._stopped.is_set():
                 return False
+            pending = list(spoken.words)
+
+            def at(position: float, pending: list[tuple[float, int, int]] = pending) -> None:
+                while pending and pending[0][0] <= position + 0.05 and on_word is not None:
+                    _t, start, end = pending.pop(0)
+                    on_word(start, end)
+
+            if not self.speakers.play(spoken.audio, RATE, at):
+                return False
+            at(float("inf"))  # words in the last block
         return not self._stopped.is_set()
 
     def stop(self) -> None:
