@@ -62,6 +62,33 @@ class ScriptedRecognizer:
         text, spoken = self.script.pop(0)
         return Transcript(text=text, lang=lang or spoken, audio_s=len(audio) / RATE)
 
+    def stream(self, lang: str | None = None, hotwords: Sequence[str] = ()) -> ScriptedStream:
+        """Like Vosk: one more word of the next scripted text every 0.3 s of audio fed."""
+        text, spoken = self.script.pop(0)
+        return ScriptedStream(text, lang or spoken, self.heard)
+
+
+class ScriptedStream:
+    """The stream of ``ScriptedRecognizer`` (its real counterpart: ``asr.vosk.VoskStream``)."""
+
+    def __init__(self, text: str, lang: str, heard: list[float]) -> None:
+        self.text, self.lang, self.heard = text, lang, heard
+        self.samples = 0
+        self._shown = 0
+
+    def feed(self, samples: Samples, speech: bool = True) -> str | None:
+        self.samples += len(samples)
+        words = self.text.split()
+        count = min(len(words), int(self.samples / (0.3 * RATE)))
+        if count == self._shown:
+            return None
+        self._shown = count
+        return " ".join(words[:count])
+
+    def finish(self) -> Transcript:
+        self.heard.append(self.samples / RATE)
+        return Transcript(text=self.text, lang=self.lang, audio_s=self.samples / RATE)
+
 
 class SamplesMicrophone:
     """A microphone that hears the given audio, then silence, in 100 ms chunks, as fast as

@@ -61,6 +61,16 @@ def pulse(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
     fifo = tmp_path / "mic.fifo"
     env = {**os.environ, "PULSE_RUNTIME_PATH": str(runtime), "XDG_RUNTIME_DIR": str(runtime),
            "PULSE_SERVER": f"unix:{runtime}/native"}
+    daemon = start_pulse(env, fifo)
+    try:
+        yield env, fifo
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+
+
+def start_pulse(env: dict[str, str], fifo: Path) -> subprocess.Popen[bytes]:
+    """A private PulseAudio: the pipe source ``mic`` and the null sink ``speakers``."""
     daemon = subprocess.Popen(
         ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no",
          "-L", "module-native-protocol-unix", "-L", "module-null-sink sink_name=speakers",
@@ -74,10 +84,10 @@ def pulse(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
         for cmd in (["pactl", "set-default-source", "mic"],
                     ["pactl", "set-default-sink", "speakers"]):
             subprocess.run(cmd, env=env, check=True, capture_output=True)
-        yield env, fifo
-    finally:
+    except BaseException:
         daemon.terminate()
-        daemon.wait(timeout=10)
+        raise
+    return daemon
 
 
 def spoken(tmp_path: Path, voice: str, text: str) -> Path:
@@ -143,3 +153,51 @@ def test_spoken_question_through_a_virtual_microphone(pulse: tuple[dict[str, str
     assert {"asr", "answer", "end_of_speech_to_voice"} <= set(turn["timings_ms"])
     heard = np.frombuffer(recording.read_bytes(), dtype=np.int16)
     assert np.abs(heard).max() > 1000  # the answer was played into the speakers
+
+
+def test_microphone_unplugged_mid_question_then_back(pulse: tuple[dict[str, str], Path],
+                                                     encoder: Any, tmp_path: Path) -> None:
+    """The sound server (the microphone) dies while a question is being said: `kiosk listen`
+    says so in one line, keeps running, and answers once the microphone is back."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    env, fifo = pulse
+    question = spoken(tmp_path, "en-us", "Where are the toilets?")
+    feeder = Feeder(fifo)
+    feeder.start()
+    kiosk = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli", "listen", "--content", str(DEMO), "--lang", "en",
+         "--json", "--no-speak"], env=env, stdout=subprocess.PIPE, text=True)
+    daemon = None
+    lines: list[dict[str, Any]] = []
+    try:
+        assert kiosk.stdout is not None
+        for line in kiosk.stdout:
+            lines.append(json.loads(line))
+            event = lines[-1].get("event")
+            if event == "listening-started" and daemon is None and len(lines) == 1:
+                feeder.say(question, pad_s=0.5)
+                time.sleep(1.0)  # mid-question: the microphone goes away
+                feeder.stopped.set()
+                subprocess.run(["pulseaudio", "--kill"], env=env, capture_output=True)
+                subprocess.run(["pkill", "-f", f"module-pipe-source source_name=mic file={fifo}"])
+                time.sleep(0.5)
+                daemon = start_pulse(env, fifo)  # ... and comes back
+                feeder = Feeder(fifo)
+                feeder.start()
+            elif event == "listening-started" and daemon is not None:
+                feeder.say(question)
+            elif "kind" in lines[-1]:
+                break
+    finally:
+        feeder.stopped.set()
+        kiosk.kill()
+        kiosk.wait(timeout=10)
+        if kiosk.stdout is not None:
+            kiosk.stdout.close()
+        if daemon is not None:
+            daemon.terminate()
+            daemon.wait(timeout=10)
+    errors = [x["text"] for x in lines if x.get("event") == "error"]
+    assert errors and all("microphone" in e and "\n" not in e for e in errors), lines
+    assert lines[-1]["kind"] == "answer" and lines[-1]["got"] == "toilets", lines
