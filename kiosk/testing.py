@@ -10,6 +10,7 @@ Each fake has a real counterpart that is tested too:
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -91,13 +92,17 @@ class ScriptedStream:
 
 
 class SamplesMicrophone:
-    """A microphone that hears the given audio, then silence, in 100 ms chunks, as fast as
-    they are read. ``vanish_after_s``: it raises AudioError there, like an unplugged one."""
+    """A microphone that hears the given audio, then silence, in 100 ms chunks (as fast as
+    they are read, or at the pace of speech). ``vanish_after_s``: it raises AudioError there, like an unplugged one."""
 
     def __init__(self, audio: Samples, silence_s: float = 3.0,
-                 vanish_after_s: float | None = None) -> None:
+                 vanish_after_s: float | None = None, realtime: bool = False) -> None:
         self.audio = np.concatenate([audio, np.zeros(int(silence_s * RATE), np.float32)])
         self.vanish_after_s = vanish_after_s
+        self.realtime = realtime
+        """Deliver each chunk when a real microphone would: once it has been spoken."""
+        self.t0 = 0.0
+        """``time.perf_counter()`` when the audio started being 'spoken' (realtime)."""
         self.started = 0
         self.closed = False
 
@@ -106,7 +111,10 @@ class SamplesMicrophone:
 
     def chunks(self) -> Iterator[Samples]:
         block = RATE // 10
+        self.t0 = time.perf_counter()
         for start in range(0, len(self.audio), block):
+            if self.realtime:
+                time.sleep(max(0.0, self.t0 + (start + block) / RATE - time.perf_counter()))
             if self.vanish_after_s is not None and start / RATE >= self.vanish_after_s:
                 raise AudioError("the microphone stopped sending sound (unplugged?) — plug it "
                                  "back in; the kiosk tries again every 2 s")

@@ -51,6 +51,8 @@ class EndPointer:
     _silence_run: float = 0.0
     started: bool = False
     """Whether speech has started."""
+    speech_end_s: float = 0.0
+    """Where the last speech frame ended, in seconds since the first ``push``."""
 
     def push(self, samples: Samples, probabilities: list[float]) -> Outcome | None:
         """Add audio and its frames' probabilities; an Outcome when listening is over."""
@@ -60,6 +62,7 @@ class EndPointer:
         for p in probabilities:
             self._frame_end += 512
             if p >= self.threshold:
+                self.speech_end_s = self._frame_end / RATE
                 self._speech_run += frame_ms
                 self._silence_run = 0.0
                 if not self.started and self._speech_run >= self.start_ms:
