@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/names.py              # 27 questions per language (every demo work once)
     .venv/bin/python bench/names.py --limit 54   # every work × 2 templates (about twice as long)
+    .venv/bin/python bench/names.py --rate 140   # espeak-ng slower than the kiosk speaks
     .venv/bin/python bench/names.py --show       # also every question, transcript and answer
 
 Questions are generated from the demo pack (content/demo) with the templates below, in French,
@@ -202,6 +203,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=27,
                         help="questions per language (27 = every demo work once; max 81)")
+    parser.add_argument("--rate", type=int, default=0,
+                        help="espeak-ng words per minute (default: the kiosk's speech.rate)")
     parser.add_argument("--show", action="store_true",
                         help="print every question, transcript and answer")
     args = parser.parse_args()
@@ -216,12 +219,14 @@ def main() -> None:
     answerer, content = open_answerer(settings, data, DEMO)
     whisper = load_whisper(data)
     sp = settings.speech
-    synth = EspeakSynth(rate=sp.rate, volume=sp.volume, timeout_s=sp.timeout_s)
+    rate = args.rate or sp.rate
+    synth = EspeakSynth(rate=rate, volume=sp.volume, timeout_s=sp.timeout_s)
     try:
         whisper.transcribe(synth.synthesize("warm up", "en"), "en")
-        print(f"$ .venv/bin/python bench/names.py --limit {args.limit}")
+        print(f"$ .venv/bin/python bench/names.py --limit {args.limit}"
+              + (f" --rate {args.rate}" if args.rate else ""))
         voices = ", ".join(synth.voices[lang] for lang in LANGS)
-        print(f"demo pack questions spoken by espeak-ng ({voices}, {sp.rate} wpm)"
+        print(f"demo pack questions spoken by espeak-ng ({voices}, {rate} wpm)"
               f" → Whisper base int8 (language fixed, beam "
               f"{whisper.beam_size}) → answerer\n")
         started = time.perf_counter()

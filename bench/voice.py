@@ -254,22 +254,11 @@ def wer_part(whisper: Any, hotwords: list[str]) -> None:
 
 
 def names_part(whisper: Any, answerer: Any, synth: EspeakSynth) -> None:
-    try:
-        from bench.names import name_rows
-    except ImportError:
-        print("\n## Names: bench/names.py not found")
-        return
-    rows = name_rows(whisper, answerer, synth, None)
-    print("\n## Names of works and artists in generated questions (espeak-ng → Whisper base)")
-    if rows:
-        keys = list(rows[0])
-        print("  ".join(f"{k:>12}" for k in keys))
-        for row in rows:
-            print("  ".join(f"{_cell(row[k]):>12}" for k in keys))
+    from bench.names import name_rows, print_rows
 
-
-def _cell(value: Any) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    print("\n## Names of works and artists in questions generated about the demo pack "
+          "(espeak-ng → Whisper base; bench/names.py)")
+    print_rows(name_rows(whisper, answerer, synth))
 
 
 def peak_memory(pack: str, engines: str, both: bool = False) -> float:
