@@ -263,7 +263,7 @@ def names_part(whisper: Any, answerer: Any, synth: EspeakSynth) -> None:
 
 def peak_memory(pack: str, engines: str, both: bool = False) -> float:
     """MB at peak of a new process that loads what `kiosk listen` loads (plus Whisper)."""
-    code = ("import resource; from pathlib import Path;"
+    code = ("from pathlib import Path;"
             "from kiosk.settings import Settings, AsrSettings;"
             "from kiosk.paths import DataDir, resolve_data_dir;"
             "from kiosk.runtime import open_answerer;"
@@ -277,7 +277,10 @@ def peak_memory(pack: str, engines: str, both: bool = False) -> float:
             "r=load_recognizers(asr, d, c.pack, langs); v=SileroVad();"
             "[r.transcribe(np.zeros(16000, np.float32), l) for l in langs];"
             "v.feed(np.zeros(16000, np.float32)); s=EspeakSynth(); s.synthesize('ready','en');"
-            "s.close(); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+            "s.close();"
+            # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec
+            "print(next(int(x.split()[1]) for x in open('/proc/self/status')"
+            " if x.startswith('VmHWM')) / 1024)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])

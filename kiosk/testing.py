@@ -93,7 +93,8 @@ class ScriptedStream:
 
 class SamplesMicrophone:
     """A microphone that hears the given audio, then silence, in 100 ms chunks (as fast as
-    they are read, or at the pace of speech). ``vanish_after_s``: it raises AudioError there, like an unplugged one."""
+    they are read, or at the pace of speech). ``vanish_after_s``: it raises AudioError
+    there, like an unplugged one."""
 
     def __init__(self, audio: Samples, silence_s: float = 3.0,
                  vanish_after_s: float | None = None, realtime: bool = False) -> None:

@@ -154,3 +154,11 @@ def test_a_damaged_whisper_model_is_reported(data_dir: DataDir, tmp_path: Path) 
     config.write_bytes(b"{" * config.stat().st_size)  # same size, not JSON
     with pytest.raises(ModelError, match="cannot load Whisper .* reinstall it"):
         load_whisper(damaged)
+
+
+@pytest.mark.models
+def test_tokens_are_capped_by_the_length_of_the_audio(whisper: Any) -> None:
+    # a 2 s question may have ~26 tokens, not 200: a looping decode stops early
+    assert whisper.token_cap(2.0) == 26
+    assert whisper.token_cap(0.2) == 16
+    assert whisper.token_cap(60.0) == whisper.max_tokens

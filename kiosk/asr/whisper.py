@@ -46,6 +46,12 @@ class WhisperRecognizer:
         self.max_tokens = max_tokens
         """A cap on the words of one utterance (a question is short; it stops runaway loops)."""
 
+    def token_cap(self, seconds: float) -> int:
+        """Tokens an utterance this long may need: people say at most ~4 words a second, a
+        word is ~2 tokens. Seen here: Whisper base looping on synthetic speech ("5, 5, 5, …",
+        "la la la …") up to the cap; a cap by length stops that early."""
+        return max(16, min(self.max_tokens, int(10 + 8 * seconds)))
+
     def transcribe(self, audio: Samples, lang: str | None = None,
                    hotwords: Sequence[str] = ()) -> Transcript:
         try:
@@ -53,7 +59,7 @@ class WhisperRecognizer:
                 audio, language=lang, beam_size=self.beam_size,
                 hotwords=", ".join(hotwords) or None, condition_on_previous_text=False,
                 without_timestamps=True, vad_filter=False,
-                max_new_tokens=self.max_tokens, temperature=TEMPERATURES)
+                max_new_tokens=self.token_cap(len(audio) / RATE), temperature=TEMPERATURES)
             text = " ".join(s.text.strip() for s in segments).strip()
         except Exception as exc:  # the engine's own errors, translated here
             raise AsrError(f"Whisper failed on this audio: {exc}") from exc
