@@ -261,17 +261,29 @@ def names_part(whisper: Any, answerer: Any, synth: EspeakSynth) -> None:
     print_rows(name_rows(whisper, answerer, synth))
 
 
+CHILD_IMPORTS = ("from pathlib import Path;"
+                 "from kiosk.settings import Settings, AsrSettings;"
+                 "from kiosk.paths import DataDir, resolve_data_dir;"
+                 "from kiosk.runtime import open_answerer;"
+                 "from kiosk.asr.engines import load_recognizers;"
+                 "from kiosk.audio.vad import SileroVad;"
+                 "from kiosk.tts.espeak import EspeakSynth; from kiosk.events import Question;"
+                 "d=DataDir(resolve_data_dir());")
+"""What a new process needs to load a kiosk's models (for memory and cold start)."""
+
+
+def run_child(code: str) -> float:
+    """Run ``code`` in a new Python; the number it prints last."""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def peak_memory(pack: str, engines: str, both: bool = False) -> float:
     """MB at peak of a new process that loads what `kiosk listen` loads (plus Whisper)."""
-    code = ("from pathlib import Path;"
-            "from kiosk.settings import Settings, AsrSettings;"
-            "from kiosk.paths import DataDir, resolve_data_dir;"
-            "from kiosk.runtime import open_answerer;"
-            "from kiosk.asr.engines import load_recognizers; from kiosk.audio.vad import SileroVad;"
-            "from kiosk.tts.espeak import EspeakSynth; from kiosk.events import Question;"
+    code = (CHILD_IMPORTS +
             "import numpy as np;"
             f"asr=AsrSettings(engine_by_language={engines!r});"
-            "d=DataDir(resolve_data_dir());"
             f"a,c=open_answerer(Settings(asr=asr), d, Path({pack!r}));"
             f"langs=sorted(set(c.pack.museum.languages) | ({{'en'}} if {both} else set()));"
             "r=load_recognizers(asr, d, c.pack, langs); v=SileroVad();"
@@ -281,28 +293,18 @@ def peak_memory(pack: str, engines: str, both: bool = False) -> float:
             # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec
             "print(next(int(x.split()[1]) for x in open('/proc/self/status')"
             " if x.startswith('VmHWM')) / 1024)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    return run_child(code)
 
 
 def cold_start() -> float:
     """Seconds from a new process to every model loaded and one answer ready."""
-    code = ("import time; t=time.perf_counter();"
-            "from pathlib import Path;"
-            "from kiosk.settings import Settings, AsrSettings;"
-            "from kiosk.paths import DataDir, resolve_data_dir;"
-            "from kiosk.runtime import open_answerer;"
-            "from kiosk.asr.engines import load_recognizers; from kiosk.audio.vad import SileroVad;"
-            "from kiosk.tts.espeak import EspeakSynth; from kiosk.events import Question;"
-            "d=DataDir(resolve_data_dir()); a,c=open_answerer(Settings(), d, Path('content/demo'));"
+    code = ("import time; t=time.perf_counter();" + CHILD_IMPORTS +
+            "a,c=open_answerer(Settings(), d, Path('content/demo'));"
             "r=load_recognizers(AsrSettings(), d, c.pack, ['fr','en','es']);"
             "v=SileroVad(); s=EspeakSynth(); s.synthesize('ready','en');"
             "a.answer(Question('who painted the milkmaid','en')); s.close();"
             "print(time.perf_counter()-t)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    return run_child(code)
 
 
 def main() -> None:

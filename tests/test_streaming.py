@@ -36,6 +36,25 @@ def espeak(tmp_path: Path, voice: str, text: str) -> np.ndarray:
     return read_wav(wav)
 
 
+def spoken_turn(answerer: Any, session: Session, recognizer: Any, audio: np.ndarray,
+                lang: str) -> tuple[Any, list[PipelineEvent], FakeSpeakers]:
+    """One voice turn through the real VAD and espeak-ng, into fake speakers."""
+    from kiosk.audio.vad import SileroVad
+    from kiosk.tts.espeak import EspeakSynth
+    from kiosk.tts.speaker import EspeakSpeaker
+
+    events: list[PipelineEvent] = []
+    synth = EspeakSynth()
+    speakers = FakeSpeakers()
+    try:
+        pipeline = Pipeline(answerer, session, recognizer, listener=events.append,
+                            speaker=EspeakSpeaker(synth, speakers))
+        turn = pipeline.ask_by_voice(SamplesMicrophone(audio), SileroVad(), lang)
+    finally:
+        synth.close()
+    return turn, events, speakers
+
+
 # -- Whisper's guess (logic, with a recognizer that records what it was given) --------------
 
 class CountingRecognizer:
@@ -103,21 +122,10 @@ def demo_answerer() -> Any:
 
 @needs_espeak
 def test_partials_then_answer_then_word_captions(demo_answerer: Any, tmp_path: Path) -> None:
-    from kiosk.audio.vad import SileroVad
-    from kiosk.tts.espeak import EspeakSynth
-    from kiosk.tts.speaker import EspeakSpeaker
-
-    events: list[PipelineEvent] = []
-    synth = EspeakSynth()
-    speakers = FakeSpeakers()
-    try:
-        pipeline = Pipeline(demo_answerer, Session("en", ["fr", "en", "es"]),
-                            ScriptedRecognizer([("who painted the milkmaid", "en")]),
-                            listener=events.append, speaker=EspeakSpeaker(synth, speakers))
-        audio = espeak(tmp_path, "en-us", "Who painted the Milkmaid?")
-        turn = pipeline.ask_by_voice(SamplesMicrophone(audio), SileroVad(), "en")
-    finally:
-        synth.close()
+    turn, events, speakers = spoken_turn(
+        demo_answerer, Session("en", ["fr", "en", "es"]),
+        ScriptedRecognizer([("who painted the milkmaid", "en")]),
+        espeak(tmp_path, "en-us", "Who painted the Milkmaid?"), "en")
     assert turn is not None
     transcript, answer, timings = turn
     assert answer.kind is AnswerKind.ANSWER and answer.exhibit_id == "the-milkmaid"
@@ -207,26 +215,15 @@ def test_korean_question_answered_through_the_vosk_pipeline(vosk_ko: Path, encod
                                                              data_dir: DataDir,
                                                              tmp_path: Path) -> None:
     from kiosk.asr.engines import load_recognizers
-    from kiosk.audio.vad import SileroVad
     from kiosk.qa.answerer import KioskAnswerer
     from kiosk.runtime import open_content
-    from kiosk.tts.espeak import EspeakSynth
-    from kiosk.tts.speaker import EspeakSpeaker
 
     content = open_content(KO_PACK, encoder)
     answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder)
     recognizers = load_recognizers(AsrSettings(engine_by_language="ko=vosk-ko"), data_dir,
                                    content.pack, ["ko"])
-    events: list[PipelineEvent] = []
-    synth = EspeakSynth()
-    speakers = FakeSpeakers()
-    try:
-        pipeline = Pipeline(answerer, Session("ko", ["ko"]), recognizers,
-                            listener=events.append, speaker=EspeakSpeaker(synth, speakers))
-        audio = espeak(tmp_path, "ko", "모나리자는 누가 그렸나요")
-        turn = pipeline.ask_by_voice(SamplesMicrophone(audio), SileroVad(), "ko")
-    finally:
-        synth.close()
+    turn, events, speakers = spoken_turn(answerer, Session("ko", ["ko"]), recognizers,
+                                         espeak(tmp_path, "ko", "모나리자는 누가 그렸나요"), "ko")
     assert turn is not None
     transcript, answer, _ = turn
     assert answer.exhibit_id == "mona-lisa", transcript.text
