@@ -42,6 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
         _common(p)
         return p
 
+    run = verb(verbs, "run", "start the touchscreen kiosk (full screen; --windowed to preview)")
+    run.add_argument("--content", type=Path, metavar="PACK_OR_BUNDLE",
+                     help="content pack folder or built bundle (default: the installed version)")
+    run.add_argument("--windowed", action="store_true",
+                     help="a window instead of full screen (curators previewing a pack)")
+    run.add_argument("--size", metavar="WxH", help="window size, e.g. 800x480 or 1080x1920")
+    run.add_argument("--headless", action="store_true",
+                     help="no screen: listen and answer aloud, captions in the terminal")
+    run.add_argument("--lang", help="the language visitors speak (headless; default: the pack's)")
+
     ask = verb(verbs, "ask", "ask the kiosk a typed question (no question: interactive prompt)")
     ask.add_argument("question", nargs="?", help="the question; omit it for a prompt")
     ask.add_argument("--content", type=Path, metavar="PACK_OR_BUNDLE",
@@ -128,7 +138,25 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _eval(args)
     if args.verb == "listen":
         return _listen(args)
+    if args.verb == "run":
+        return _run(args)
     raise AssertionError(args.verb)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.headless:  # voice only: the listening loop, captions in the terminal, never ends
+        args.once = args.json = args.no_speak = False
+        return _listen(args)
+    from kiosk.ui.launch import run_app
+
+    size = None
+    if args.size:
+        try:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+            size = (width, height)
+        except ValueError:
+            raise KioskError(f"--size {args.size!r} is not WIDTHxHEIGHT, e.g. 800x480") from None
+    return run_app(_settings(args), _data(args), args.content, args.windowed, size)
 
 
 # -- content ---------------------------------------------------------------------------------

@@ -48,10 +48,10 @@ class Pipeline:
         self.listener = listener or (lambda event: None)
         self.detect_language = detect_language
 
-    def ask_text(self, text: str, lang: str | None = None) -> Answer:
-        """A typed or tapped question."""
+    def ask_text(self, text: str, lang: str | None = None, about: str | None = None) -> Answer:
+        """A typed or tapped question (``about``: the work whose page it was tapped on)."""
         start = time.perf_counter()
-        answer = self.session.ask(self.answerer, text, lang)
+        answer = self.session.ask(self.answerer, text, lang, about)
         self._emit(PipelineEvent(EventType.ANSWER, text=text, answer=answer, timings_ms={
             "answer": _ms(start)}))
         return answer

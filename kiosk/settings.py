@@ -145,6 +145,19 @@ class SpeechSettings:
     volume: float = setting(1.0, "Speech volume, 0-1.")
     timeout_s: float = setting(
         10.0, "Seconds a sentence may take to synthesise before the worker is restarted.")
+    slow_factor: float = setting(
+        0.75, "Speaking rate when a visitor asks for slower speech (a share of `rate`).")
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """The touchscreen app (`kiosk run`)."""
+
+    fullscreen: bool = setting(True, "Full screen, borderless, no cursor (off with --windowed).")
+    admin_pin: str = setting(
+        "2468", "PIN of the admin screen (long-press the top-left corner); change it.")
+    admin_hold_s: float = setting(
+        3.0, "Seconds the top-left corner must be held to open the admin screen.")
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,7 @@ class Settings:
     asr: AsrSettings = field(default_factory=AsrSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
 
 
 T = TypeVar("T")

@@ -4,7 +4,9 @@ Each fake has a real counterpart that is tested too:
 - ``HashingEncoder`` ↔ ``kiosk.qa.encoder.OnnxEncoder`` (the real multilingual encoder);
 - ``ScriptedRecognizer`` ↔ ``kiosk.asr.whisper.WhisperRecognizer`` (real speech, real model);
 - ``SamplesMicrophone`` ↔ ``kiosk.audio.devices.Microphone`` (tested through PulseAudio);
-- ``FakeSpeakers`` ↔ ``kiosk.audio.devices.Speakers`` (tested through a PulseAudio null sink).
+- ``FakeSpeakers`` ↔ ``kiosk.audio.devices.Speakers`` (tested through a PulseAudio null sink);
+- ``WordSpeaker`` ↔ ``kiosk.tts.speaker.EspeakSpeaker`` (espeak-ng into the null sink);
+- ``EnergyVad`` ↔ ``kiosk.audio.vad.SileroVad``.
 """
 
 from __future__ import annotations
@@ -52,13 +54,16 @@ class HashingEncoder:
 class ScriptedRecognizer:
     """Hears what it is told to: each call returns the next scripted (text, language)."""
 
-    def __init__(self, script: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, script: Sequence[tuple[str, str]], delay_s: float = 0.0) -> None:
         self.script = list(script)
+        self.delay_s = delay_s
+        """How long each transcription takes (a slow model)."""
         self.heard: list[float] = []
         """Seconds of audio of each call."""
 
     def transcribe(self, audio: Samples, lang: str | None = None,
                    hotwords: Sequence[str] = ()) -> Transcript:
+        time.sleep(self.delay_s)
         self.heard.append(len(audio) / RATE)
         text, spoken = self.script.pop(0)
         return Transcript(text=text, lang=lang or spoken, audio_s=len(audio) / RATE)
@@ -148,3 +153,49 @@ class FakeSpeakers:
 
     def stop(self) -> None:
         self.stopped = True
+
+
+class WordSpeaker:
+    """A speaker with no synthesiser and no sound card: tells each word of the text, one
+    every ``word_s`` seconds, and keeps what it said. Same ``say``/``stop`` as the real."""
+
+    def __init__(self, word_s: float = 0.0) -> None:
+        self.word_s = word_s
+        self.said: list[tuple[str, str]] = []
+        """(text, language) of each call, finished or not."""
+        self._stopped = False
+
+    def say(self, text: str, lang: str, on_word: Callable[[int, int], None] | None = None,
+            ) -> bool:
+        self._stopped = False
+        self.said.append((text, lang))
+        position = 0
+        for word in text.split():
+            if self._stopped:
+                return False
+            start = text.index(word, position)
+            position = start + len(word)
+            if on_word is not None:
+                on_word(start, position)
+            if self.word_s:
+                time.sleep(self.word_s)
+        return not self._stopped
+
+    def stop(self) -> None:
+        self._stopped = True
+
+
+class EnergyVad:
+    """Speech probability from loudness (no model): 1.0 for a 32 ms frame above
+    ``threshold`` RMS, else 0.0."""
+
+    def __init__(self, threshold: float = 0.02) -> None:
+        self.threshold = threshold
+
+    def feed(self, samples: Samples) -> list[float]:
+        frame = 512
+        return [1.0 if float(np.sqrt(np.mean(samples[i:i + frame] ** 2) + 1e-12)) >
+                self.threshold else 0.0 for i in range(0, len(samples) - frame + 1, frame)]
+
+    def reset(self) -> None:
+        pass

@@ -1,0 +1,347 @@
+"""What the touchscreen shows, decided from the visitor's taps and the pipeline's events.
+
+Pure: no Kivy here. The app calls the controller's methods from the UI thread (they return at
+once); turns run on one worker thread; every change is a new frozen ``View`` handed to
+``on_change`` (the app moves it to the UI thread). Idle reset, hot content reload and calm
+faults are decided here, so they are tested without a window.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from kiosk.content.model import Pack
+from kiosk.errors import KioskError
+from kiosk.events import Answer, AnswerKind, EventType, PipelineEvent
+from kiosk.pipeline import Pipeline
+from kiosk.ports import Answerer, Microphone, VoiceActivity
+
+log = logging.getLogger(__name__)
+
+
+class Screen(StrEnum):
+    """The app's screens."""
+
+    ATTRACT = "attract"
+    LISTENING = "listening"
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    UNKNOWN = "unknown"
+    BROWSE = "browse"
+    EXHIBIT = "exhibit"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class View:
+    """Everything a screen needs to draw itself."""
+
+    screen: Screen = Screen.ATTRACT
+    """The screen shown."""
+    lang: str = "en"
+    """The visit's language."""
+    question: str = ""
+    """The question being answered (typed, tapped or heard)."""
+    partial: str = ""
+    """What the recognizer hears so far, while listening."""
+    level: float = 0.0
+    """Microphone level, 0-1, while listening."""
+    thinking: bool = False
+    """A question was heard; its answer is being found."""
+    answer: Answer | None = None
+    """The answer, clarification or honest refusal shown."""
+    spoken: str = ""
+    """The text being said aloud."""
+    said: int = 0
+    """How many characters of ``spoken`` have been said (captions follow it)."""
+    speaking: bool = False
+    """The kiosk is talking."""
+    exhibit_id: str | None = None
+    """The work whose page is open (browse)."""
+    notice: str = ""
+    """A calm one-line message key of ``strings`` (heard nothing, fault), or ''."""
+    large_text: bool = False
+    """Accessibility: larger text."""
+    high_contrast: bool = False
+    """Accessibility: high-contrast theme."""
+    slow_speech: bool = False
+    """Accessibility: slower speech."""
+    content: str = ""
+    """The content version in use (for the admin screen)."""
+    generation: int = 0
+    """Bumped when the content changes (screens rebuild their lists)."""
+
+
+class Controller:
+    """One kiosk's interaction logic between the touchscreen and the pipeline."""
+
+    def __init__(self, pipeline: Pipeline, pack: Pack, *, idle_reset_s: float = 90.0,
+                 listen: Callable[[], tuple[Microphone, VoiceActivity]] | None = None,
+                 slow_speech: Callable[[bool], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic, content: str = "") -> None:
+        self.pipeline = pipeline
+        self.pack = pack
+        self.idle_reset_s = idle_reset_s
+        self.listen = listen
+        self.slow_speech = slow_speech or (lambda on: None)
+        self.clock = clock
+        self.on_change: Callable[[View], None] = lambda view: None
+        self.errors: deque[tuple[float, str]] = deque(maxlen=20)
+        """Recent faults, newest last (wall-clock time, message) — for the admin screen."""
+        self.turns = 0
+        """Turns finished since start (for soak tests)."""
+        pipeline.listener = self._on_event
+        self._lock = threading.Lock()
+        self._view = View(lang=pipeline.session.language, content=content)
+        self._last_touch = clock()
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._busy = threading.Event()
+        self._pending: tuple[Answerer, Pack, str] | None = None
+        self._worker = threading.Thread(target=self._work, name="kiosk-turns", daemon=True)
+        self._worker.start()
+
+    # -- what the UI reads ---------------------------------------------------------------
+    @property
+    def view(self) -> View:
+        return self._view
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.pack.museum.languages)
+
+    @property
+    def busy(self) -> bool:
+        """A turn is running (listening, answering or speaking)."""
+        return self._busy.is_set()
+
+    # -- what the visitor does (UI thread; never blocks) ---------------------------------
+    def touch(self) -> None:
+        """Any touch: the visit goes on."""
+        self._last_touch = self.clock()
+
+    def choose_language(self, lang: str) -> None:
+        self.touch()
+        self.pipeline.session.language = lang
+        self._set(lang=lang, notice="")
+
+    def talk(self) -> None:
+        """Tap-to-talk: listen for one question, answer it and say it."""
+        self.touch()
+        if self.listen is None or self.busy:
+            return
+        self.pipeline.cancel()
+        self._set(screen=Screen.LISTENING, partial="", level=0.0, notice="", thinking=False)
+        self._submit(self._voice_turn)
+
+    def ask(self, question: str, about: str | None = None) -> None:
+        """A tapped question (suggestion, exhibit page, clarify choice)."""
+        self.touch()
+        self.pipeline.cancel()
+        self._set(question=question, thinking=True, notice="")
+        lang = self._view.lang
+        self._submit(lambda: self._text_turn(question, lang, about))
+
+    def cancel(self) -> None:
+        """Stop listening or speaking; back to where the visitor was."""
+        self.touch()
+        self.pipeline.cancel()
+        screen = Screen.ATTRACT if self._view.answer is None else _screen_for(self._view.answer)
+        self._set(screen=screen, speaking=False, partial="", thinking=False)
+
+    def stop_speech(self) -> None:
+        self.touch()
+        self.pipeline.cancel()
+
+    def replay(self) -> None:
+        self.touch()
+        answer = self._view.answer
+        if answer is not None and not self.busy:
+            self._submit(lambda: self._say(answer))
+
+    def browse(self) -> None:
+        self.touch()
+        self.pipeline.cancel()
+        self._set(screen=Screen.BROWSE, notice="")
+
+    def open_exhibit(self, exhibit_id: str) -> None:
+        self.touch()
+        self.pipeline.session.current_exhibit = exhibit_id
+        self._set(screen=Screen.EXHIBIT, exhibit_id=exhibit_id, notice="")
+
+    def home(self) -> None:
+        """Back to the attract screen, keeping the visit (language, subject)."""
+        self.touch()
+        self.pipeline.cancel()
+        self._set(screen=Screen.ATTRACT, notice="", speaking=False)
+
+    def admin(self) -> None:
+        self.touch()
+        self.pipeline.cancel()
+        self._set(screen=Screen.ADMIN)
+
+    def set_preference(self, name: str, on: bool) -> None:
+        """large_text, high_contrast or slow_speech."""
+        self.touch()
+        if name not in ("large_text", "high_contrast", "slow_speech"):
+            raise ValueError(name)
+        if name == "slow_speech":
+            self.slow_speech(on)
+        self._set(**{name: on})
+
+    # -- the clock and the content -------------------------------------------------------
+    def tick(self) -> bool:
+        """Called about once a second: forgets the visit after the idle delay; True if it did.
+
+        A turn in progress counts as activity.
+        """
+        if self.busy:
+            self._last_touch = self.clock()
+            return False
+        idle = self.clock() - self._last_touch
+        if idle < self.idle_reset_s or (self._pristine() and self._pending is None):
+            return False
+        self.reset()
+        return True
+
+    def reset(self) -> None:
+        """The visit is over: forget everything about it and show the attract screen."""
+        self.pipeline.cancel()
+        self.pipeline.session.reset()
+        self.slow_speech(False)
+        self._apply_pending()
+        self._last_touch = self.clock()
+        with self._lock:
+            self._view = View(lang=self.pipeline.session.language,
+                              content=self._view.content, generation=self._view.generation)
+            view = self._view
+        self.on_change(view)
+
+    def offer_content(self, answerer: Answerer, pack: Pack, label: str) -> None:
+        """A new content version is active: used from the next conversation (now if idle)."""
+        self._pending = (answerer, pack, label)
+        if self._at_rest() and not self.busy:
+            self._apply_pending()
+            self._set()
+
+    def close(self) -> None:
+        self.pipeline.cancel()
+        self._jobs.put(None)
+        self._worker.join(timeout=5)
+
+    # -- inside ----------------------------------------------------------------------------
+    def _at_rest(self) -> bool:
+        """Nobody is in a conversation: attract screen, nothing asked."""
+        view = self._view
+        return view.screen is Screen.ATTRACT and view.answer is None and not view.question
+
+    def _pristine(self) -> bool:
+        """Nothing of a visit to forget."""
+        session = self.pipeline.session
+        fresh = View(lang=session.default_language, content=self._view.content,
+                     generation=self._view.generation)
+        return self._view == fresh and session.current_exhibit is None and not session.history
+
+    def _apply_pending(self) -> None:
+        if self._pending is None:
+            return
+        answerer, pack, label = self._pending
+        self._pending = None
+        self.pipeline.answerer = answerer
+        self.pack = pack
+        session = self.pipeline.session
+        session.languages = sorted({*pack.museum.languages, *session.languages})
+        with self._lock:
+            lang = self._view.lang if self._view.lang in pack.museum.languages else \
+                pack.museum.default_language
+            session.language = lang
+            self._view = replace(self._view, content=label, lang=lang,
+                                 generation=self._view.generation + 1)
+        log.info("content switched to %s", label)
+
+    def _submit(self, job: Callable[[], None]) -> None:
+        self._busy.set()
+        self._jobs.put(job)
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            self._busy.set()
+            try:
+                job()
+            except KioskError as exc:
+                self._fault(str(exc))
+            except Exception as exc:  # a failing stage must not end the kiosk  # noqa: BLE001
+                log.exception("turn failed")
+                self._fault(f"{type(exc).__name__}: {exc}")
+            finally:
+                self.turns += 1
+                self._last_touch = self.clock()
+                if self._jobs.empty():
+                    self._busy.clear()
+
+    def _voice_turn(self) -> None:
+        assert self.listen is not None
+        mic, vad = self.listen()
+        self.pipeline.ask_by_voice(mic, vad, self._view.lang)
+
+    def _text_turn(self, question: str, lang: str, about: str | None) -> None:
+        answer = self.pipeline.ask_text(question, lang, about=about)
+        self._say(answer)
+
+    def _say(self, answer: Answer) -> None:
+        self.pipeline.speak(answer)
+
+    def _fault(self, message: str) -> None:
+        self.errors.append((time.time(), message))
+        log.warning("stage failed: %s", message)
+        screen = self._view.screen
+        if screen is Screen.LISTENING:
+            screen = Screen.ATTRACT
+        self._set(screen=screen, notice="fault", thinking=False, speaking=False, partial="")
+
+    def _on_event(self, event: PipelineEvent) -> None:
+        """The pipeline's events (worker thread) → a new view."""
+        kind = event.type
+        if kind is EventType.LISTENING_STARTED:
+            self._set(screen=Screen.LISTENING, partial="", level=0.0)
+        elif kind is EventType.LEVEL:
+            self._set(level=event.value)
+        elif kind is EventType.PARTIAL_TRANSCRIPT:
+            self._set(partial=event.text)
+        elif kind is EventType.TRANSCRIPT:
+            self._set(question=event.text, partial=event.text, thinking=True)
+        elif kind is EventType.ANSWER and event.answer is not None:
+            answer = event.answer
+            self._set(screen=_screen_for(answer), answer=answer, thinking=False,
+                      question=event.text, lang=self.pipeline.session.language,
+                      spoken="", said=0, partial="")
+        elif kind is EventType.SPEAKING_STARTED:
+            self._set(spoken=event.text, said=0, speaking=True)
+        elif kind is EventType.CAPTION:
+            self._set(said=event.span[1])
+        elif kind is EventType.SPEAKING_DONE:
+            view = self._view
+            self._set(speaking=False, said=len(view.spoken) if event.value else view.said)
+        elif kind is EventType.HEARD_NOTHING:
+            self._set(screen=Screen.ATTRACT if self._view.answer is None
+                      else _screen_for(self._view.answer), notice="heard_nothing", partial="")
+
+    def _set(self, **changes: object) -> None:
+        with self._lock:
+            self._view = replace(self._view, **changes)  # type: ignore[arg-type]
+            view = self._view
+        self.on_change(view)
+
+
+def _screen_for(answer: Answer) -> Screen:
+    return {AnswerKind.ANSWER: Screen.ANSWER, AnswerKind.CLARIFY: Screen.CLARIFY,
+            AnswerKind.UNKNOWN: Screen.UNKNOWN}[answer.kind]

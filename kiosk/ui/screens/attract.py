@@ -1,0 +1,66 @@
+"""Attract: the idle screen — an invitation cycling through the pack's languages, tap to
+talk, the language choice (by name) and browse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.properties import StringProperty
+
+from kiosk.ui import strings
+from kiosk.ui.controller import View
+from kiosk.ui.screens import KioskScreen
+from kiosk.ui.widgets import KioskButton
+
+INVITE_EVERY_S = 4.0
+
+
+class AttractScreen(KioskScreen):
+    museum = StringProperty("")
+    invite = StringProperty("")
+    notice = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._languages: list[str] = []
+        self._shown = -1
+        self._generation = -1
+        self._lang = ""
+        self._loop: Any = None
+
+    def show(self, view: View) -> None:
+        pack = self.controller.pack
+        self.museum = pack.museum.name.get(view.lang) or next(iter(pack.museum.name.values()), "")
+        self.notice = strings.text(view.lang, view.notice) if view.notice else ""
+        if view.generation != self._generation or view.lang != self._lang:
+            self._generation, self._lang = view.generation, view.lang
+            self._languages = list(pack.museum.languages)
+            self._build_languages(view.lang)
+            self._shown = -1
+            self.invite = strings.text(view.lang, "invite")
+        self.ids.prefs.large_text = view.large_text
+        self.ids.prefs.high_contrast = view.high_contrast
+        self.ids.prefs.slow_speech = view.slow_speech
+
+    def _build_languages(self, current: str) -> None:
+        row = self.ids.languages
+        row.clear_widgets()
+        for lang in self._languages:
+            button = KioskButton(text=strings.language_name(lang), selected=lang == current)
+            button.bind(on_release=lambda _b, lang=lang: self.controller.choose_language(lang))
+            row.add_widget(button)
+
+    def on_enter(self, *args: Any) -> None:
+        self._loop = Clock.schedule_interval(self._next_invite, INVITE_EVERY_S)
+
+    def on_leave(self, *args: Any) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+
+    def _next_invite(self, _dt: float) -> None:
+        """The invitation in the next language (the chosen one comes back every other time)."""
+        if not self._languages:
+            return
+        self._shown = (self._shown + 1) % len(self._languages)
+        self.invite = strings.text(self._languages[self._shown], "invite")
