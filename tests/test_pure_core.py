@@ -11,6 +11,7 @@ CORE = [
     "kiosk.content.schema", "kiosk.content.model", "kiosk.content.loader",
     "kiosk.qa.answerer", "kiosk.qa.index", "kiosk.qa.names", "kiosk.qa.intents",
     "kiosk.qa.text", "kiosk.qa.replies", "kiosk.qa.evidence", "kiosk.testing", "kiosk.evaluation",
+    "kiosk.ui.controller", "kiosk.ui.strings",
 ]
 ENGINES = ["kivy", "vosk", "faster_whisper", "sounddevice", "pyttsx3", "onnxruntime",
            "onnxruntime_extensions", "ctranslate2"]

@@ -17,7 +17,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.content.model import Exhibit
 from kiosk.ui import strings
-from kiosk.ui.controller import Controller, Screen, View
+from kiosk.ui.controller import Controller, View
 from kiosk.ui.theme import Theme
 
 UI = Path(__file__).parent

@@ -103,6 +103,11 @@ class Controller:
         self._last_touch = clock()
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._busy = threading.Event()
+        self._turn = 0
+        """Bumped by every new turn and every way out of one (cancel, home, browse, reset):
+        a job or an event of an older turn is dropped."""
+        self._running = -1
+        """The turn whose job the worker runs now."""
         self._pending: tuple[Answerer, Pack, str] | None = None
         self._worker = threading.Thread(target=self._work, name="kiosk-turns", daemon=True)
         self._worker.start()
@@ -134,16 +139,17 @@ class Controller:
     def talk(self) -> None:
         """Tap-to-talk: listen for one question, answer it and say it."""
         self.touch()
-        if self.listen is None or self.busy:
+        if self.listen is None:
             return
-        self.pipeline.cancel()
+        self._stop_turn()
         self._set(screen=Screen.LISTENING, partial="", level=0.0, notice="", thinking=False)
-        self._submit(self._voice_turn)
+        lang = self._view.lang
+        self._submit(lambda: self._voice_turn(lang))
 
     def ask(self, question: str, about: str | None = None) -> None:
         """A tapped question (suggestion, exhibit page, clarify choice)."""
         self.touch()
-        self.pipeline.cancel()
+        self._stop_turn()
         self._set(question=question, thinking=True, notice="")
         lang = self._view.lang
         self._submit(lambda: self._text_turn(question, lang, about))
@@ -151,23 +157,25 @@ class Controller:
     def cancel(self) -> None:
         """Stop listening or speaking; back to where the visitor was."""
         self.touch()
-        self.pipeline.cancel()
+        self._stop_turn()
         screen = Screen.ATTRACT if self._view.answer is None else _screen_for(self._view.answer)
         self._set(screen=screen, speaking=False, partial="", thinking=False)
 
     def stop_speech(self) -> None:
         self.touch()
-        self.pipeline.cancel()
+        self._stop_turn()
+        self._set(speaking=False)
 
     def replay(self) -> None:
         self.touch()
         answer = self._view.answer
-        if answer is not None and not self.busy:
+        if answer is not None:
+            self._stop_turn()
             self._submit(lambda: self._say(answer))
 
     def browse(self) -> None:
         self.touch()
-        self.pipeline.cancel()
+        self._stop_turn()
         self._set(screen=Screen.BROWSE, notice="")
 
     def open_exhibit(self, exhibit_id: str) -> None:
@@ -178,12 +186,12 @@ class Controller:
     def home(self) -> None:
         """Back to the attract screen, keeping the visit (language, subject)."""
         self.touch()
-        self.pipeline.cancel()
+        self._stop_turn()
         self._set(screen=Screen.ATTRACT, notice="", speaking=False)
 
     def admin(self) -> None:
         self.touch()
-        self.pipeline.cancel()
+        self._stop_turn()
         self._set(screen=Screen.ADMIN)
 
     def set_preference(self, name: str, on: bool) -> None:
@@ -212,7 +220,7 @@ class Controller:
 
     def reset(self) -> None:
         """The visit is over: forget everything about it and show the attract screen."""
-        self.pipeline.cancel()
+        self._stop_turn()
         self.pipeline.session.reset()
         self.slow_speech(False)
         self._apply_pending()
@@ -231,7 +239,7 @@ class Controller:
             self._set()
 
     def close(self) -> None:
-        self.pipeline.cancel()
+        self._stop_turn()
         self._jobs.put(None)
         self._worker.join(timeout=5)
 
@@ -265,9 +273,21 @@ class Controller:
                                  generation=self._view.generation + 1)
         log.info("content switched to %s", label)
 
+    def _stop_turn(self) -> None:
+        """Whatever turn runs or waits is over (its later events are dropped)."""
+        self._turn += 1
+        self.pipeline.cancel()
+
     def _submit(self, job: Callable[[], None]) -> None:
         self._busy.set()
-        self._jobs.put(job)
+        turn = self._turn
+        self._jobs.put(lambda: self._run(turn, job))
+
+    def _run(self, turn: int, job: Callable[[], None]) -> None:
+        if turn != self._turn:
+            return  # cancelled before it started
+        self._running = turn
+        job()
 
     def _work(self) -> None:
         while True:
@@ -288,21 +308,24 @@ class Controller:
                 if self._jobs.empty():
                     self._busy.clear()
 
-    def _voice_turn(self) -> None:
+    def _voice_turn(self, lang: str) -> None:
         assert self.listen is not None
         mic, vad = self.listen()
-        self.pipeline.ask_by_voice(mic, vad, self._view.lang)
+        self.pipeline.ask_by_voice(mic, vad, lang)
 
     def _text_turn(self, question: str, lang: str, about: str | None) -> None:
         answer = self.pipeline.ask_text(question, lang, about=about)
         self._say(answer)
 
     def _say(self, answer: Answer) -> None:
-        self.pipeline.speak(answer)
+        if self._running == self._turn:  # not if the visitor moved on meanwhile
+            self.pipeline.speak(answer)
 
     def _fault(self, message: str) -> None:
         self.errors.append((time.time(), message))
         log.warning("stage failed: %s", message)
+        if self._running != self._turn:
+            return
         screen = self._view.screen
         if screen is Screen.LISTENING:
             screen = Screen.ATTRACT
@@ -310,6 +333,8 @@ class Controller:
 
     def _on_event(self, event: PipelineEvent) -> None:
         """The pipeline's events (worker thread) → a new view."""
+        if self._running != self._turn:
+            return  # a turn the visitor left
         kind = event.type
         if kind is EventType.LISTENING_STARTED:
             self._set(screen=Screen.LISTENING, partial="", level=0.0)

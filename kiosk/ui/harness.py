@@ -147,4 +147,4 @@ def _visible(widget: Any) -> bool:
         if parent is node:
             break
         node = parent
-    return widget.width > 1 and widget.height > 1
+    return bool(widget.width > 1 and widget.height > 1)

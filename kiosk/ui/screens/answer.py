@@ -23,7 +23,7 @@ def captioned(view: View, said_colour: str) -> str:
     offset = len(view.spoken) - len(text) if view.spoken.endswith(text) else 0
     said = max(0, min(len(text), view.said - offset)) if view.spoken else 0
     if said == 0 or not view.spoken:
-        return escape_markup(text)
+        return str(escape_markup(text))
     return (f"[color={said_colour}]{escape_markup(text[:said])}[/color]"
             f"{escape_markup(text[said:])}")
 

@@ -69,7 +69,8 @@ class ExhibitScreen(KioskScreen):
         box = self.ids.questions
         box.clear_widgets()
         for pair in exhibit.qa[:QUESTIONS_PER_WORK]:
-            asked = pair.questions.get(lang) or next(iter(pair.questions.values()), [])
+            asked: list[str] = pair.questions.get(lang) or next(
+                iter(pair.questions.values()), [])
             if not asked:
                 continue
             button = KioskButton(text=asked[0])
