@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--headless", action="store_true",
                      help="no screen: listen and answer aloud, captions in the terminal")
     run.add_argument("--lang", help="the language visitors speak (headless; default: the pack's)")
+    run.add_argument("--exit-after", type=float, metavar="SECONDS",
+                     help="quit after this long (smoke checks: prints the frames drawn)")
 
     ask = verb(verbs, "ask", "ask the kiosk a typed question (no question: interactive prompt)")
     ask.add_argument("question", nargs="?", help="the question; omit it for a prompt")
@@ -81,13 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the whole report as JSON")
     ev.add_argument("--failures", action="store_true", help="list every wrong result")
 
-    content = verb(verbs, "content", "validate and build content packs")
+    content = verb(verbs, "content", "validate, build, install and roll back content")
     cverbs = content.add_subparsers(dest="action", metavar="ACTION", required=True)
     val = verb(cverbs, "validate", "check a pack; every problem with file:line and what to do")
     val.add_argument("pack", type=Path)
     bld = verb(cverbs, "build", "validate and build a pack into a bundle for kiosks")
     bld.add_argument("pack", type=Path)
     bld.add_argument("-o", "--output", type=Path, required=True, metavar="BUNDLE")
+    syn = verb(cverbs, "sync", "install a built bundle on this kiosk and make it current "
+               "(verified first; a bad bundle changes nothing; the running app switches "
+               "between conversations)")
+    syn.add_argument("source", type=Path, metavar="SRC",
+                     help="the bundle folder (from `kiosk content build`, a USB stick or a "
+                          "Syncthing folder)")
+    syn.add_argument("--keep", type=int, default=3, metavar="N",
+                     help="old versions kept on disk besides the current one (default 3; "
+                          "the previous one is always kept)")
+    verb(cverbs, "rollback", "go back to the previous content version (run again to undo)")
+    sta = verb(cverbs, "status", "the current and previous content versions, with their dates")
+    sta.add_argument("--json", action="store_true", help="print one JSON object")
 
     models = verb(verbs, "models", "list, install and verify models")
     mverbs = models.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -156,14 +170,55 @@ def _run(args: argparse.Namespace) -> int:
             size = (width, height)
         except ValueError:
             raise KioskError(f"--size {args.size!r} is not WIDTHxHEIGHT, e.g. 800x480") from None
-    return run_app(_settings(args), _data(args), args.content, args.windowed, size)
+    return run_app(_settings(args), _data(args), args.content, args.windowed, size,
+                   args.exit_after)
 
 
 # -- content ---------------------------------------------------------------------------------
 
+def _content_versions(args: argparse.Namespace) -> int:
+    from kiosk.content import sync as versions
+
+    data = _data(args)
+    if args.action == "sync":
+        from kiosk.models import get_spec
+
+        if args.keep < 0:
+            raise KioskError(f"--keep {args.keep}: give 0 or more old versions to keep")
+        spec = get_spec(_settings(args).models.encoder)
+        print(versions.sync(data, args.source, spec.id, spec.files[0].sha256, args.keep))
+        return 0
+    if args.action == "rollback":
+        print(versions.rollback(data))
+        return 0
+    installed = versions.list_versions(data)
+    if args.json:
+        print(json.dumps({"folder": str(data.versions), "current": versions.current_version(data),
+                          "previous": versions.previous_version(data), "versions": [
+                              {**asdict(v), "path": str(v.path),
+                               "installed": v.installed.strftime("%Y-%m-%dT%H:%M:%SZ")}
+                              for v in installed]}, ensure_ascii=False, indent=2))
+        return 0
+    if not installed:
+        print(f"no content installed in {data.versions} — install a bundle with "
+              "`kiosk content sync SRC`")
+        return 0
+    for v in installed:
+        role = "current" if v.current else "previous" if v.previous else "kept"
+        built = v.built[:16].replace("T", " ")
+        print(f"{role + ':':<10}{v.id[:12]}  {v.museum}, {v.exhibits} exhibits — built "
+              f"{built} UTC, installed {v.installed:%Y-%m-%d %H:%M} UTC")
+    if versions.current_version(data) is None:
+        print("no current version — `kiosk content sync SRC` to install one")
+    print(f"folder: {data.versions}")
+    return 0
+
+
 def _content(args: argparse.Namespace) -> int:
     from kiosk.content.loader import load_pack
 
+    if args.action in ("sync", "rollback", "status"):
+        return _content_versions(args)
     if args.action == "validate":
         pack, issues = load_pack(args.pack)
         for issue in issues:
@@ -452,8 +507,14 @@ def _listen(args: argparse.Namespace) -> int:
     vad = SileroVad()
     if not args.json:
         print(f"{museum.name.get(session.language, '')} — listening (Ctrl-C to stop)")
+    last_turn = time.monotonic()
     try:
         while True:
+            if time.monotonic() - last_turn > settings.session.idle_reset_s and (
+                    session.history or session.current_exhibit):
+                session.reset()  # the visitor left: nothing about them remains
+                if not args.json:
+                    print("\r(new visit)" + " " * 40, flush=True)
             try:
                 turn = pipeline.ask_by_voice(mic, vad, args.lang)
             except AudioError:  # already shown (ERROR event); wait for the device to return
@@ -462,6 +523,7 @@ def _listen(args: argparse.Namespace) -> int:
                 time.sleep(mic.reopen_s)
                 continue
             if turn is not None:
+                last_turn = time.monotonic()
                 transcript, answer, timings = turn
                 if args.json:
                     out = _answer_json(transcript.text, transcript.lang, answer,

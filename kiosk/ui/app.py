@@ -88,11 +88,14 @@ class KioskApp(App):
         Window.bind(size=self._resized, on_touch_down=self._touched, on_touch_up=self._released)
         Window.clearcolor = self.theme.bg
         self.controller.on_change = self._changed
-        self._clocks = [Clock.schedule_interval(lambda _dt: self.controller.tick(), 1.0),
+        self._clocks = [Clock.schedule_interval(self._tick, 1.0),
                         Clock.schedule_interval(self._count_frame, 0)]
         self.root = manager
         self._render(self.controller.view)
         return manager
+
+    def _tick(self, _dt: float) -> None:
+        self.controller.tick()  # (returning its bool would stop Kivy's interval on False)
 
     def _count_frame(self, _dt: float) -> None:
         self.frames += 1

@@ -101,12 +101,25 @@ class OffscreenKiosk:
                 raise AssertionError(f"no button {widget!r} on {self.screen.name}: "
                                      f"{self.texts()}")
             widget = found[0]
+        self._scroll_into_view(widget)
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         self.frames(1)
         touch.touch_up()
         self.frames(2)
+
+    def _scroll_into_view(self, widget: Widget) -> None:
+        """As a visitor would: scroll the list the widget is in until it shows."""
+        from kivy.uix.scrollview import ScrollView
+
+        node = widget.parent
+        while node is not None and node is not node.parent:
+            if isinstance(node, ScrollView):
+                node.scroll_to(widget, padding=10, animate=False)
+                self.frames(3)
+                return
+            node = node.parent
 
     def press(self, x: float, y: float, hold_s: float) -> None:
         """A long press at window coordinates."""

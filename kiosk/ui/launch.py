@@ -135,8 +135,9 @@ def _speaker(settings: Settings) -> Any:
 
 
 def run_app(settings: Settings, data: DataDir, content: Path | None, windowed: bool,
-            size: tuple[int, int] | None = None) -> int:
-    """Open the kiosk's window (full screen unless ``windowed``) and run until exit."""
+            size: tuple[int, int] | None = None, exit_after_s: float | None = None) -> int:
+    """Open the kiosk's window (full screen unless ``windowed``) and run until exit (the admin
+    screen's Exit, or after ``exit_after_s`` for smoke checks)."""
     problem = display_problem()
     if problem:
         raise DisplayError(problem)
@@ -148,10 +149,20 @@ def run_app(settings: Settings, data: DataDir, content: Path | None, windowed: b
                    admin=admin_actions(settings, data, parts),
                    admin_hold_s=settings.ui.admin_hold_s)
     app.on_exit += parts["closers"]
+    if exit_after_s is not None:
+        from kivy.clock import Clock
+
+        def leave(_dt: float) -> None:
+            print(f"kiosk: smoke check over after {exit_after_s:g} s: {app.frames} frames "
+                  f"drawn, screen {app.screen.name!r}, content {parts['content'].label}")
+            app.stop()
+        Clock.schedule_once(leave, exit_after_s)
     app.run()
     return 0
 
 
 def admin_actions(settings: Settings, data: DataDir, parts: dict[str, Any]) -> dict[str, Any]:
-    """What the admin screen shows and does (see ``ui.screens.admin``)."""
-    return {"pin": settings.ui.admin_pin}
+    """What the admin screen shows and does (see ``ui.admin``, ``ui.screens.admin``)."""
+    from kiosk.ui.admin import actions
+
+    return actions(settings, data, parts)
