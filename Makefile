@@ -8,7 +8,7 @@ setup:
 	@VENV=$(VENV) ./scripts/setup.sh
 
 run: setup
-	$(BIN)/kiosk ask --content content/demo
+	$(BIN)/kiosk run --content content/demo
 
 test: setup
 	$(BIN)/python -m pytest -q -ra

@@ -22,6 +22,7 @@ peak memory with every model loaded. Prints tables; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import resource
@@ -310,17 +311,33 @@ def cold_start() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="latency tables only")
+    parser.add_argument("--only", choices=["whisper", "vosk"],
+                        help="one recognizer's latency table (implies --quick)")
+    parser.add_argument("--silence-ms", type=float, metavar="MS",
+                        help="end-pointing trailing silence (default: the setting's)")
     args = parser.parse_args()
     if not AUDIO.is_dir():
         print(f"no outside audio at {AUDIO}: nothing to measure")
         return
     settings = Settings()
+    if args.silence_ms is not None:
+        settings = dataclasses.replace(settings, audio=dataclasses.replace(
+            settings.audio, trailing_silence_ms=args.silence_ms))
     data = DataDir(resolve_data_dir())
     vad = SileroVad()
     synth = EspeakSynth(rate=settings.speech.rate)
     synth.synthesize("warm up", "en")
-    print(f"$ .venv/bin/python bench/voice.py{' --quick' if args.quick else ''}")
+    print(f"$ .venv/bin/python bench/voice.py {' '.join(sys.argv[1:])}")
+    if args.only == "vosk":
+        from kiosk.qa.encoder import load_encoder
+
+        vosk_part(settings, data, synth, vad, load_encoder(data, settings.models.encoder))
+        synth.close()
+        return
     answerer, recognizers = whisper_part(settings, data, synth, vad)
+    if args.only == "whisper":
+        synth.close()
+        return
     vosk_part(settings, data, synth, vad, answerer.encoder)
     if not args.quick:
         from kiosk.asr.vocabulary import phrases

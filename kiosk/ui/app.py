@@ -47,6 +47,8 @@ class KioskApp(App):
         """What the admin screen shows and does: pin, engines, tests, rollback, exit."""
         self.admin_hold_s = admin_hold_s
         self.theme = Theme()
+        self.watch: Callable[[], object] | None = None
+        """Called every second: looks for a new content version (``launch``)."""
         self.voice = controller.listen is not None
         self.frames = 0
         """Frames drawn (tests check the UI keeps drawing while a turn runs)."""
@@ -62,9 +64,10 @@ class KioskApp(App):
         return strings.text(lang, key)
 
     def image_path(self, exhibit: Exhibit) -> str:
-        if not exhibit.image or self.images is None:
+        root = self.controller.root or self.images
+        if not exhibit.image or root is None:
             return ""
-        path = self.images / exhibit.image
+        path = root / exhibit.image
         return str(path) if path.is_file() else ""
 
     # -- building ------------------------------------------------------------------------------
@@ -96,6 +99,8 @@ class KioskApp(App):
 
     def _tick(self, _dt: float) -> None:
         self.controller.tick()  # (returning its bool would stop Kivy's interval on False)
+        if self.watch is not None:
+            self.watch()
 
     def _count_frame(self, _dt: float) -> None:
         self.frames += 1

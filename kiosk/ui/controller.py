@@ -16,9 +16,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from pathlib import Path
 
 from kiosk.content.model import Pack
-from kiosk.errors import KioskError
+from kiosk.errors import KioskError, SpeechError
 from kiosk.events import Answer, AnswerKind, EventType, PipelineEvent
 from kiosk.pipeline import Pipeline
 from kiosk.ports import Answerer, Microphone, VoiceActivity
@@ -85,9 +86,12 @@ class Controller:
     def __init__(self, pipeline: Pipeline, pack: Pack, *, idle_reset_s: float = 90.0,
                  listen: Callable[[], tuple[Microphone, VoiceActivity]] | None = None,
                  slow_speech: Callable[[bool], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, content: str = "") -> None:
+                 clock: Callable[[], float] = time.monotonic, content: str = "",
+                 root: Path | None = None) -> None:
         self.pipeline = pipeline
         self.pack = pack
+        self.root = root
+        """The content's folder (its images are relative to it)."""
         self.idle_reset_s = idle_reset_s
         self.listen = listen
         self.slow_speech = slow_speech or (lambda on: None)
@@ -99,6 +103,7 @@ class Controller:
         """Turns finished since start (for soak tests)."""
         pipeline.listener = self._on_event
         self._lock = threading.Lock()
+        self._content_lock = threading.Lock()
         self._view = View(lang=pipeline.session.language, content=content)
         self._last_touch = clock()
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
@@ -108,7 +113,7 @@ class Controller:
         a job or an event of an older turn is dropped."""
         self._running = -1
         """The turn whose job the worker runs now."""
-        self._pending: tuple[Answerer, Pack, str] | None = None
+        self._pending: tuple[Answerer, Pack, str, Path | None] | None = None
         self._worker = threading.Thread(target=self._work, name="kiosk-turns", daemon=True)
         self._worker.start()
 
@@ -223,7 +228,8 @@ class Controller:
         self._stop_turn()
         self.pipeline.session.reset()
         self.slow_speech(False)
-        self._apply_pending()
+        with self._content_lock:
+            self._apply_pending()
         self._last_touch = self.clock()
         with self._lock:
             self._view = View(lang=self.pipeline.session.language,
@@ -231,12 +237,16 @@ class Controller:
             view = self._view
         self.on_change(view)
 
-    def offer_content(self, answerer: Answerer, pack: Pack, label: str) -> None:
+    def offer_content(self, answerer: Answerer, pack: Pack, label: str,
+                      root: Path | None = None) -> None:
         """A new content version is active: used from the next conversation (now if idle)."""
-        self._pending = (answerer, pack, label)
-        if self._at_rest() and not self.busy:
-            self._apply_pending()
-            self._set()
+        with self._content_lock:  # (called from a loader thread)
+            self._pending = (answerer, pack, label, root)
+            if self._at_rest() and not self.busy:
+                self._apply_pending()
+            else:
+                return
+        self._set()
 
     def close(self) -> None:
         self._stop_turn()
@@ -259,10 +269,11 @@ class Controller:
     def _apply_pending(self) -> None:
         if self._pending is None:
             return
-        answerer, pack, label = self._pending
+        answerer, pack, label, root = self._pending
         self._pending = None
         self.pipeline.answerer = answerer
         self.pack = pack
+        self.root = root or self.root
         session = self.pipeline.session
         session.languages = sorted({*pack.museum.languages, *session.languages})
         with self._lock:
@@ -297,6 +308,8 @@ class Controller:
             self._busy.set()
             try:
                 job()
+            except SpeechError as exc:
+                self._fault(str(exc), "fault_speak")
             except KioskError as exc:
                 self._fault(str(exc))
             except Exception as exc:  # a failing stage must not end the kiosk  # noqa: BLE001
@@ -321,7 +334,7 @@ class Controller:
         if self._running == self._turn:  # not if the visitor moved on meanwhile
             self.pipeline.speak(answer)
 
-    def _fault(self, message: str) -> None:
+    def _fault(self, message: str, notice: str = "fault") -> None:
         self.errors.append((time.time(), message))
         log.warning("stage failed: %s", message)
         if self._running != self._turn:
@@ -329,7 +342,7 @@ class Controller:
         screen = self._view.screen
         if screen is Screen.LISTENING:
             screen = Screen.ATTRACT
-        self._set(screen=screen, notice="fault", thinking=False, speaking=False, partial="")
+        self._set(screen=screen, notice=notice, thinking=False, speaking=False, partial="")
 
     def _on_event(self, event: PipelineEvent) -> None:
         """The pipeline's events (worker thread) → a new view."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ def prepare_kivy(data: DataDir, fullscreen: bool, size: tuple[int, int] | None =
 
 
 def build_kiosk(settings: Settings, data: DataDir, content: Path | None,
-                voice: bool = True, speak: bool = True) -> dict[str, Any]:
+                voice: bool = True, speak: bool = True, encoder: Any = None) -> dict[str, Any]:
     """Everything the app runs on: answerer, recognizers, speaker, microphone, pipeline,
     controller. Raises a one-line KioskError for anything missing."""
     from kiosk.pipeline import Pipeline
@@ -74,7 +75,7 @@ def build_kiosk(settings: Settings, data: DataDir, content: Path | None,
     from kiosk.ui.controller import Controller
 
     path = content or default_content(data)
-    answerer, opened = open_answerer(settings, data, path)
+    answerer, opened = open_answerer(settings, data, path, encoder=encoder)
     museum = opened.pack.museum
     session = Session(settings.session.language or museum.default_language,
                       sorted({*museum.languages, "fr", "en", "es"}))
@@ -93,8 +94,40 @@ def build_kiosk(settings: Settings, data: DataDir, content: Path | None,
     parts["pipeline"] = pipeline
     parts["controller"] = Controller(pipeline, opened.pack,
                                      idle_reset_s=settings.session.idle_reset_s,
-                                     listen=listen, slow_speech=slow, content=opened.label)
+                                     listen=listen, slow_speech=slow, content=opened.label,
+                                     root=path.resolve())
+    if content is None:  # serving the installed version: follow `kiosk content sync/rollback`
+        parts["watch"] = follow_versions(settings, data, parts["controller"], answerer.encoder,
+                                         path.resolve())
     return parts
+
+
+def follow_versions(settings: Settings, data: DataDir, controller: Any, encoder: Any,
+                    serving: Path) -> Any:
+    """A check (called every second) that opens a newly activated content version in the
+    background and hands it to the controller, which switches between conversations. A
+    version that cannot be opened is logged; the kiosk keeps serving what it has."""
+    from kiosk.content.watch import VersionWatcher, open_in_background
+    from kiosk.qa.answerer import KioskAnswerer
+    from kiosk.runtime import open_content
+
+    def opened(path: Path) -> Any:
+        content = open_content(path, encoder)
+        answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder,
+                                 settings.qa)
+        return answerer, content, path
+
+    def deliver(result: Any) -> None:
+        answerer, content, path = result
+        controller.offer_content(answerer, content.pack, content.label, path)
+
+    def error(exc: Exception) -> None:
+        controller.errors.append((time.time(), f"new content not loaded: {exc}"))
+
+    def changed(path: Path) -> None:
+        open_in_background(path, opened, deliver, error)
+
+    return VersionWatcher(data, changed, serving=serving).check
 
 
 def _endpointer(settings: Settings) -> Any:
@@ -149,6 +182,7 @@ def run_app(settings: Settings, data: DataDir, content: Path | None, windowed: b
                    admin=admin_actions(settings, data, parts),
                    admin_hold_s=settings.ui.admin_hold_s)
     app.on_exit += parts["closers"]
+    app.watch = parts.get("watch")
     if exit_after_s is not None:
         from kivy.clock import Clock
 

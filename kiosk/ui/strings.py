@@ -29,6 +29,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "heard_nothing": "I didn't hear a question. Tap and ask again, or browse the works.",
         "fault": "Sorry, I can't listen right now. You can still browse the works; "
                  "listening will be back in a moment.",
+        "fault_speak": "Sorry, I can't speak right now; the answer is on the screen.",
         "back": "Back",
         "questions": "Questions you can ask",
         "room": "Room {room}",
@@ -60,6 +61,7 @@ TEXTS: dict[str, dict[str, str]] = {
                          "ou parcourez les œuvres.",
         "fault": "Désolé, je ne peux pas écouter pour l'instant. Vous pouvez parcourir les "
                  "œuvres ; l'écoute revient dans un instant.",
+        "fault_speak": "Désolé, je ne peux pas parler pour l'instant ; la réponse est à l'écran.",
         "back": "Retour",
         "questions": "Questions à poser",
         "room": "Salle {room}",
@@ -91,6 +93,7 @@ TEXTS: dict[str, dict[str, str]] = {
                          "o vea las obras.",
         "fault": "Lo siento, ahora no puedo escuchar. Puede ver las obras; "
                  "la escucha vuelve en un momento.",
+        "fault_speak": "Lo siento, ahora no puedo hablar; la respuesta está en la pantalla.",
         "back": "Volver",
         "questions": "Preguntas que puede hacer",
         "room": "Sala {room}",
