@@ -1,0 +1,190 @@
+"""What the admin screen shows and does, built by ``kiosk run`` (Kivy-free; the screen is in
+``ui.screens.admin``).
+
+The admin dict's keys:
+
+- ``pin``: the PIN that unlocks the screen (``ui.admin_pin``);
+- ``engines``: (role, description) rows — the recognizer of each language, the question
+  encoder, speech synthesis and the packages, each with its model id and version;
+- ``mic_test(on_level, stop)``: reports the microphone's level (0-1) per chunk until ``stop``
+  is set; raises AudioError when there is no microphone (run on a thread);
+- ``speaker_test()``: says a short sentence through the kiosk's speaker (run on a thread);
+- ``rollback()``: goes back to the previous content version, returns a one-line message,
+  raises KioskError with what to do when it cannot (run on a thread);
+- ``exit()``: stops the app — the only way out of the kiosk.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from kiosk.asr.engines import engine_map
+from kiosk.content import sync
+from kiosk.errors import ModelError, SpeechError
+from kiosk.models import ModelSpec, get_spec
+from kiosk.paths import DataDir
+from kiosk.ports import Microphone
+from kiosk.settings import Settings
+
+OnLevel = Callable[[float], None]
+MicTest = Callable[[OnLevel, threading.Event], None]
+PACKAGES = ("kivy", "onnxruntime", "onnxruntime-extensions", "faster-whisper", "vosk",
+            "pyttsx3")
+"""Packages whose installed versions the admin screen lists."""
+TEST_SENTENCE = {"en": "This is the kiosk's speaker test.",
+                 "fr": "Ceci est le test du haut-parleur de la borne.",
+                 "es": "Esta es la prueba del altavoz del quiosco."}
+
+
+def actions(settings: Settings, data: DataDir, parts: dict[str, Any]) -> dict[str, Any]:
+    """The admin dict for the kiosk ``parts`` built by ``ui.launch.build_kiosk``."""
+    pipeline = parts["pipeline"]
+    controller = parts["controller"]
+    languages = list(pipeline.session.languages)
+    return {
+        "pin": settings.ui.admin_pin,
+        "engines": engine_rows(settings, languages, voice=pipeline.recognizer is not None),
+        "mic_test": mic_test(settings.audio.input_device, controller.listen),
+        "speaker_test": speaker_test(pipeline.speaker, lambda: pipeline.session.language),
+        "rollback": lambda: rollback(data),
+        "exit": exit_app,
+    }
+
+
+# -- engines and models ----------------------------------------------------------------------
+def version(package: str) -> str:
+    """The installed version of ``package``, or "not installed"."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def espeak_version(command: str = "espeak-ng") -> str:
+    """espeak-ng's version (``espeak-ng --version``), or why it is unknown."""
+    try:
+        out = subprocess.run([command, "--version"], capture_output=True, text=True,
+                             timeout=5, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "not installed — `apt install espeak-ng`"
+    found = re.search(r"text-to-speech:\s*(\S+)", out)
+    return found.group(1) if found else (out.strip().splitlines() or ["unknown"])[0]
+
+
+def _model(model_id: str) -> tuple[ModelSpec | None, str]:
+    try:
+        return get_spec(model_id), ""
+    except ModelError as exc:
+        return None, str(exc)
+
+
+def _licence(spec: ModelSpec) -> str:
+    """The weights' licence (the catalog's first clause)."""
+    return spec.licence.split(";")[0].strip()
+
+
+def engine_rows(settings: Settings, languages: Iterable[str], voice: bool = True,
+                espeak: Callable[[], str] = espeak_version) -> list[tuple[str, str]]:
+    """(role, description) rows: the models in use with their engines' versions."""
+    rows: list[tuple[str, str]] = []
+    if voice:
+        by_model: dict[str, list[str]] = {}
+        for lang, model_id in sorted(engine_map(settings.asr, languages).items()):
+            by_model.setdefault(model_id, []).append(lang)
+        for model_id, langs in by_model.items():
+            role = f"Speech recognition ({', '.join(langs)})"
+            spec, problem = _model(model_id)
+            if spec is None:
+                rows.append((role, f"{model_id} — {problem}"))
+                continue
+            package = "vosk" if "vosk" in spec.engine.lower() else "faster-whisper"
+            rows.append((role, f"{model_id} — {package} {version(package)}; {_licence(spec)}"))
+    else:
+        rows.append(("Speech recognition", "off (touch only)"))
+    encoder_id = settings.models.encoder
+    spec, problem = _model(encoder_id)
+    rows.append(("Question encoder", f"{encoder_id} — onnxruntime {version('onnxruntime')}, "
+                 f"onnxruntime-extensions {version('onnxruntime-extensions')}; "
+                 + (_licence(spec) if spec else problem)))
+    rows.append(("Speech synthesis",
+                 f"espeak-ng {espeak()} — pyttsx3 {version('pyttsx3')}"))
+    rows.append(("Packages", " · ".join(f"{p} {version(p)}" for p in PACKAGES)))
+    return rows
+
+
+# -- tests of the devices ------------------------------------------------------------------------
+def mic_test(device: str | int | None,
+             shared: Callable[[], tuple[Microphone, Any]] | None = None) -> MicTest:
+    """A microphone test: the kiosk's own microphone when it listens (``shared``, left open),
+    else ``device`` opened for the test and closed after."""
+
+    def run(on_level: OnLevel, stop: threading.Event) -> None:
+        from kiosk.audio.endpoint import level
+
+        mic: Microphone
+        if shared is not None:
+            mic, _vad = shared()
+        else:
+            from kiosk.audio.devices import Microphone as DeviceMicrophone
+
+            mic = DeviceMicrophone(device)
+        try:
+            mic.start()
+            mic.drain()
+            for chunk in mic.chunks():
+                if stop.is_set():
+                    break
+                on_level(level(chunk))
+        finally:
+            if shared is None:
+                mic.close()
+    return run
+
+
+def speaker_test(speaker: Any, language: Callable[[], str]) -> Callable[[], None]:
+    """A speaker test: says a short sentence in the visit's language (SpeechError when the
+    kiosk has no speech)."""
+
+    def run() -> None:
+        if speaker is None:
+            raise SpeechError("speech is off in this kiosk (started without a speaker) — "
+                              "restart it with speech on to test the speakers")
+        lang = language()
+        speaker.say(TEST_SENTENCE.get(lang, TEST_SENTENCE["en"]), lang)
+    return run
+
+
+# -- content and exit ------------------------------------------------------------------------------
+def rollback(data: DataDir) -> str:
+    """Back to the previous content version (``content.sync.rollback``); the running app takes
+    it between conversations. A one-line message, or ContentError saying what to do."""
+    return sync.rollback(data)
+
+
+def exit_app() -> None:
+    """Stop the running app (the kiosk's service decides whether it starts again)."""
+    from kivy.app import App
+
+    app = App.get_running_app()
+    if app is not None:
+        app.stop()
+
+
+def error_lines(errors: Sequence[tuple[float, str]], now: float | None = None,
+                ) -> list[tuple[str, str]]:
+    """(when, message) of the recent errors, newest first: the time of day for today's, the
+    date and time for older ones."""
+    today = time.strftime("%Y-%m-%d", time.localtime(time.time() if now is None else now))
+    out = []
+    for when, message in reversed(list(errors)):
+        local = time.localtime(when)
+        stamp = time.strftime("%H:%M:%S" if time.strftime("%Y-%m-%d", local) == today
+                              else "%Y-%m-%d %H:%M", local)
+        out.append((stamp, message))
+    return out

@@ -1,0 +1,433 @@
+"""The admin screen in the real app (offscreen window, simulated touches) and the real admin
+actions of ``kiosk.ui.admin`` (engine versions, rollback, microphone and speaker tests)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kiosk.ui.harness as harness
+from kiosk.errors import AudioError, ContentError, ModelError, SpeechError
+from kiosk.paths import DataDir, resolve_data_dir
+from kiosk.settings import Settings
+from kiosk.testing import WordSpeaker
+from kiosk.ui.admin import (
+    TEST_SENTENCE,
+    engine_rows,
+    error_lines,
+    espeak_version,
+    mic_test,
+    rollback,
+    speaker_test,
+)
+from kiosk.ui.controller import Screen
+from kiosk.ui.launch import admin_actions, build_kiosk
+
+ROOT = Path(__file__).resolve().parents[1]
+HOLD_S = 0.2
+PIN_TITLE = "Admin — enter the PIN"
+
+
+# -- the real app ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def built() -> Iterator[dict[str, Any]]:
+    settings = Settings()
+    data = DataDir(resolve_data_dir())
+    try:
+        parts = build_kiosk(settings, data, ROOT / "content" / "demo", voice=False, speak=False)
+    except ModelError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"real encoder not installed ({exc})")
+    admin = admin_actions(settings, data, parts)
+    kiosk = harness.OffscreenKiosk(parts["controller"], images=parts["images"], admin=admin,
+                                   admin_hold_s=HOLD_S)
+    yield {"kiosk": kiosk, "parts": parts, "admin": dict(admin), "settings": settings}
+    kiosk.close()
+
+
+class Fakes:
+    """What the admin screen's actions did."""
+
+    def __init__(self) -> None:
+        self.exits = 0
+        self.mic_stops: list[threading.Event] = []
+
+
+@pytest.fixture
+def fakes() -> Fakes:
+    return Fakes()
+
+
+@pytest.fixture
+def kiosk(built: dict[str, Any], fakes: Fakes,
+          tmp_path: Path) -> Iterator[harness.OffscreenKiosk]:
+    """The app on its attract screen, with the real admin dict whose microphone test and exit
+    are fakes (recorded in ``fakes``) and whose rollback looks at an empty data directory."""
+    k: harness.OffscreenKiosk = built["kiosk"]
+
+    def fake_mic(on_level: Any, stop: threading.Event) -> None:
+        fakes.mic_stops.append(stop)
+        step = 0
+        while not stop.is_set():
+            on_level(0.5 + 0.45 * math.sin(step))
+            step += 1
+            time.sleep(0.03)
+
+    def fake_exit() -> None:
+        fakes.exits += 1
+
+    info = k.app.admin_info
+    info.clear()
+    info.update(built["admin"])
+    info.update(mic_test=fake_mic, exit=fake_exit,
+                rollback=lambda: rollback(DataDir(tmp_path)))
+    k.controller.errors.clear()
+    k.resize(800, 480)
+    k.controller.home()
+    k.wait_screen(Screen.ATTRACT)
+    yield k
+    k.controller.home()
+    k.wait_screen(Screen.ATTRACT)
+    k.resize(800, 480)
+
+
+def open_admin(k: harness.OffscreenKiosk) -> None:
+    from kivy.core.window import Window
+
+    k.press(4, Window.height - 4, HOLD_S + 0.3)
+    k.wait(lambda: k.screen.name == "admin" and PIN_TITLE in k.texts())
+
+
+def enter(k: harness.OffscreenKiosk, pin: str) -> None:
+    for digit in pin:
+        k.tap(digit)
+    k.tap("OK")
+
+
+def unlock(k: harness.OffscreenKiosk) -> None:
+    open_admin(k)
+    enter(k, k.app.admin_info["pin"])
+    k.wait(lambda: "Kiosk admin" in k.texts())
+
+
+def test_the_admin_dict_from_the_launcher(built: dict[str, Any]) -> None:
+    admin = built["admin"]
+    assert set(admin) == {"pin", "engines", "mic_test", "speaker_test", "rollback", "exit"}
+    assert admin["pin"] == built["settings"].ui.admin_pin
+    roles = [role for role, _ in admin["engines"]]
+    assert roles[0] == "Speech recognition"  # built without voice
+    assert "Question encoder" in roles and "Speech synthesis" in roles
+
+
+def test_a_long_press_top_left_opens_the_pin_pad(kiosk: harness.OffscreenKiosk) -> None:
+    kiosk.press(4, 476, 0.03)  # a tap in the corner is not enough
+    kiosk.frames(5)
+    assert kiosk.screen.name == "attract"
+    kiosk.press(796, 476, HOLD_S + 0.3)  # nor a long press in another corner
+    assert kiosk.screen.name == "attract"
+    open_admin(kiosk)
+    texts = kiosk.texts()
+    assert "Kiosk admin" not in texts and "Exit the kiosk" not in texts
+    kiosk.tap("Cancel")
+    kiosk.wait_screen(Screen.ATTRACT)
+
+
+def test_a_wrong_pin_is_refused_and_three_go_back_to_the_visitors(
+        kiosk: harness.OffscreenKiosk) -> None:
+    pin = kiosk.app.admin_info["pin"]
+    wrong = "0" * len(pin) if pin != "0" * len(pin) else "1" * len(pin)
+    open_admin(kiosk)
+    kiosk.tap("1")
+    kiosk.tap("2")
+    assert "••" in kiosk.texts() and "12" not in kiosk.texts()  # the entry is masked
+    kiosk.tap("Clear")
+    enter(kiosk, wrong)
+    texts = kiosk.texts()
+    assert "Wrong PIN — 2 tries left." in texts
+    assert "Kiosk admin" not in texts and "••" not in " ".join(texts)  # cleared
+    enter(kiosk, wrong)
+    assert "Wrong PIN — 1 try left." in kiosk.texts()
+    enter(kiosk, wrong)
+    kiosk.wait_screen(Screen.ATTRACT)
+    open_admin(kiosk)  # a new start: three tries again, no old message
+    assert not any(t.startswith("Wrong PIN") for t in kiosk.texts())
+
+
+def test_the_right_pin_shows_the_panel(kiosk: harness.OffscreenKiosk) -> None:
+    now = time.time()
+    kiosk.controller.errors.append((now - 60, "asr: Whisper failed on a chunk"))
+    kiosk.controller.errors.append((now, "audio: the microphone stopped sending sound"))
+    unlock(kiosk)
+    text = "\n".join(kiosk.texts())
+    assert f"Version in use: {kiosk.controller.view.content}" in text
+    assert "use-multilingual-v3-int8" in text
+    assert f"kivy {importlib.metadata.version('kivy')}" in text
+    assert f"onnxruntime {importlib.metadata.version('onnxruntime')}" in text
+    newest = text.index("the microphone stopped sending sound")
+    older = text.index("Whisper failed on a chunk")
+    assert newest < older
+    assert time.strftime("%H:%M:%S", time.localtime(now)) in text
+    for button in ("Back", "Test the microphone", "Test the speakers",
+                   "Roll back to the previous version", "Exit the kiosk"):
+        assert kiosk.buttons(button), button
+    # an error while the panel is open shows up
+    kiosk.controller.errors.append((time.time(), "speech: espeak-ng timed out"))
+    kiosk.controller.touch()
+    kiosk.controller.admin()  # any new view redraws
+    kiosk.wait(lambda: any("espeak-ng timed out" in t for t in kiosk.texts()))
+
+
+def test_the_microphone_test_moves_the_meter_and_stops(kiosk: harness.OffscreenKiosk,
+                                                       fakes: Fakes) -> None:
+    unlock(kiosk)
+    meter = kiosk.screen.ids.meter
+    assert meter.level == 0
+    kiosk.tap("Test the microphone")
+    seen: set[float] = set()
+    kiosk.wait(lambda: bool(seen.add(round(meter.level, 2))) or len(seen - {0.0}) >= 4)
+    kiosk.tap("Stop the microphone test")
+    stop = fakes.mic_stops[-1]
+    assert stop.is_set()
+    kiosk.frames(10)
+    assert meter.level == 0
+    assert kiosk.buttons("Test the microphone")
+
+
+def test_no_microphone_is_said_calmly(kiosk: harness.OffscreenKiosk) -> None:
+    kiosk.app.admin_info["mic_test"] = mic_test("no-such-microphone-here")  # the real one
+    unlock(kiosk)
+    kiosk.tap("Test the microphone")
+    kiosk.wait(lambda: any(t.startswith("Microphone: no microphone no-such-microphone-here")
+                           for t in kiosk.texts()))
+    assert kiosk.buttons("Test the microphone")
+    assert kiosk.screen.ids.meter.level == 0
+
+
+def test_the_speaker_test_says_a_sentence(kiosk: harness.OffscreenKiosk) -> None:
+    speaker = WordSpeaker()
+    kiosk.app.admin_info["speaker_test"] = speaker_test(speaker, lambda: "fr")
+    unlock(kiosk)
+    kiosk.tap("Test the speakers")
+    kiosk.wait(lambda: "Done — you should have heard a short sentence." in kiosk.texts())
+    assert speaker.said == [(TEST_SENTENCE["fr"], "fr")]
+    kiosk.app.admin_info["speaker_test"] = speaker_test(None, lambda: "fr")
+    kiosk.tap("Test the speakers")
+    kiosk.wait(lambda: any(t.startswith("Speakers: speech is off") for t in kiosk.texts()))
+
+
+def test_rollback_shows_the_error_line_then_the_message(kiosk: harness.OffscreenKiosk,
+                                                        tmp_path: Path) -> None:
+    unlock(kiosk)
+    kiosk.tap("Roll back to the previous version")
+    kiosk.wait(lambda: any(t.startswith("Rollback failed: there is no previous content version")
+                           for t in kiosk.texts()))
+    # two versions synced into that data directory: the real rollback goes back to the first
+    from kiosk.content import bundle
+    from kiosk.content.sync import current_version, sync
+    from kiosk.testing import HashingEncoder
+    from tests.packs import FAQ, make_pack
+
+    data, encoder = DataDir(tmp_path), HashingEncoder()
+    ids = []
+    for n in (1, 2):
+        pack = make_pack(tmp_path / f"pack{n}",
+                         {"faq.yaml": FAQ.replace("ground floor", f"floor {n}")})
+        ids.append(str(bundle.build(pack, tmp_path / f"bundle{n}", encoder)["id"]))
+        sync(data, tmp_path / f"bundle{n}", encoder.model_id, encoder.sha256)
+    kiosk.tap("Roll back to the previous version")
+    kiosk.wait(lambda: any(t.startswith(f"rolled back: now serving bundle {ids[0][:12]}")
+                           for t in kiosk.texts()))
+    assert current_version(data) == ids[0]
+
+
+def test_exit_calls_the_exit_action(kiosk: harness.OffscreenKiosk, fakes: Fakes) -> None:
+    unlock(kiosk)
+    kiosk.screen.ids.scroll.scroll_y = 0
+    kiosk.frames(5)
+    kiosk.tap("Exit the kiosk")
+    assert fakes.exits == 1
+
+
+def test_leaving_locks_again_and_stops_the_microphone(kiosk: harness.OffscreenKiosk,
+                                                      fakes: Fakes) -> None:
+    unlock(kiosk)
+    kiosk.tap("Test the microphone")
+    kiosk.wait(lambda: kiosk.screen.ids.meter.level > 0)
+    kiosk.tap("Back")
+    kiosk.wait_screen(Screen.ATTRACT)
+    assert fakes.mic_stops[-1].is_set()
+    open_admin(kiosk)
+    assert "Kiosk admin" not in kiosk.texts()
+    # the idle reset leaves the admin screen too, and locks it
+    enter(kiosk, kiosk.app.admin_info["pin"])
+    kiosk.wait(lambda: "Kiosk admin" in kiosk.texts())
+    kiosk.controller.reset()
+    kiosk.wait_screen(Screen.ATTRACT)
+    open_admin(kiosk)
+    assert "Kiosk admin" not in kiosk.texts()
+
+
+@pytest.mark.parametrize("size", [(800, 480), (480, 800), (1920, 1080)])
+def test_pin_pad_and_panel_fit_the_window(kiosk: harness.OffscreenKiosk, size: tuple[int, int],
+                                          tmp_path: Path) -> None:
+    from kivy.uix.scrollview import ScrollView
+
+    width, height = size
+    kiosk.controller.errors.append((time.time(), "audio: the microphone stopped sending sound "
+                                    "(unplugged?) — plug it back in"))
+    kiosk.resize(width, height)
+    open_admin(kiosk)
+    shots = [kiosk.screenshot(tmp_path / f"admin-pin-{width}x{height}.png")]
+    assert_inside(kiosk, width, height, vertical=True)
+    enter(kiosk, kiosk.app.admin_info["pin"])
+    kiosk.wait(lambda: "Kiosk admin" in kiosk.texts())
+    shots.append(kiosk.screenshot(tmp_path / f"admin-panel-{width}x{height}.png"))
+    assert_inside(kiosk, width, height, vertical=False)
+    scroll = next(w for w in kiosk.screen.walk() if isinstance(w, ScrollView))
+    assert scroll.y >= 0 and scroll.top <= height
+    assert all(shot.stat().st_size > 1000 for shot in shots)
+
+
+def assert_inside(kiosk: harness.OffscreenKiosk, width: int, height: int,
+                  vertical: bool) -> None:
+    """Every visible widget within the window's width (and height: no scrolling)."""
+    from kivy.uix.label import Label
+
+    kiosk.frames(5)
+    for widget in kiosk.screen.walk():
+        if not isinstance(widget, Label) or not shown(widget):
+            continue
+        left, bottom = widget.to_window(widget.x, widget.y)
+        assert left >= -1 and left + widget.width <= width + 1, (widget.text, left, width)
+        if vertical:
+            assert bottom >= -1 and bottom + widget.height <= height + 1, (widget.text, bottom)
+        assert widget.texture_size[0] <= widget.width + 1, widget.text  # no text cut off
+
+
+def shown(widget: Any) -> bool:
+    """Drawn: it and its parents are opaque, and it has a size."""
+    node = widget
+    while node is not None and node is not node.parent:
+        if node.opacity == 0:
+            return False
+        node = node.parent
+    return bool(widget.width > 1 and widget.height > 1)
+
+
+# -- the real actions, no window -------------------------------------------------------------------
+def test_engine_rows_name_the_models_in_use_with_real_versions() -> None:
+    settings = Settings()
+    settings = replace(settings, asr=replace(settings.asr, engine_by_language="ko=vosk-ko"))
+    rows = dict(engine_rows(settings, ["fr", "en", "es", "ko"]))
+    whisper = rows["Speech recognition (en, es, fr)"]
+    assert whisper.startswith(f"whisper-base — faster-whisper "
+                              f"{importlib.metadata.version('faster-whisper')}; MIT")
+    assert rows["Speech recognition (ko)"].startswith(
+        f"vosk-ko — vosk {importlib.metadata.version('vosk')};")
+    assert rows["Question encoder"].startswith(
+        f"use-multilingual-v3-int8 — onnxruntime {importlib.metadata.version('onnxruntime')}")
+    assert "Apache-2.0" in rows["Question encoder"]
+    assert f"kivy {importlib.metadata.version('kivy')}" in rows["Packages"]
+    if shutil.which("espeak-ng"):
+        assert re.match(r"espeak-ng \d+\.\d+", rows["Speech synthesis"])
+        out = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout
+        assert espeak_version() in out
+
+
+def test_engine_rows_say_what_is_off_or_unknown() -> None:
+    settings = Settings()
+    rows = dict(engine_rows(settings, ["en"], voice=False))
+    assert rows["Speech recognition"] == "off (touch only)"
+    odd = replace(settings, asr=replace(settings.asr, engine="no-such-model"))
+    rows = dict(engine_rows(odd, ["en"]))
+    assert "no model 'no-such-model' in the catalog" in rows["Speech recognition (en)"]
+    assert espeak_version("no-such-espeak-binary").startswith("not installed")
+
+
+def test_rollback_without_a_previous_version_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ContentError) as caught:
+        rollback(DataDir(tmp_path))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("there is no previous content version to roll back to — ")
+    assert "kiosk content sync" in message
+
+
+def test_the_real_microphone_test_reports_a_missing_device() -> None:
+    with pytest.raises(AudioError) as caught:
+        mic_test("no-such-microphone-here")(lambda level: None, threading.Event())
+    assert "no microphone no-such-microphone-here" in str(caught.value)
+    assert "audio.input_device" in str(caught.value)
+
+
+def test_the_microphone_test_reads_the_kiosks_own_microphone() -> None:
+    import numpy as np
+
+    from kiosk.testing import EnergyVad, SamplesMicrophone
+
+    tone = (0.3 * np.sin(np.arange(16000) / 5)).astype(np.float32)
+    mic = SamplesMicrophone(tone, silence_s=10.0)
+    levels: list[float] = []
+    stop = threading.Event()
+
+    def on_level(value: float) -> None:
+        levels.append(value)
+        if len(levels) == 15:
+            stop.set()
+
+    mic_test("unused", lambda: (mic, EnergyVad()))(on_level, stop)
+    assert len(levels) == 15 and mic.started == 1 and not mic.closed  # shared: left open
+    assert min(levels[:10]) > 0.5 and max(levels[10:]) == 0.0  # the tone, then silence
+
+
+def test_the_speaker_test_without_speech_says_so() -> None:
+    with pytest.raises(SpeechError):
+        speaker_test(None, lambda: "en")()
+    speaker = WordSpeaker()
+    speaker_test(speaker, lambda: "ko")()  # a language with no sentence: English
+    assert speaker.said == [(TEST_SENTENCE["en"], "ko")]
+
+
+def test_error_lines_are_newest_first_with_the_date_when_not_today() -> None:
+    now = time.time()
+    lines = error_lines([(now - 3 * 86400, "old"), (now, "new")], now)
+    assert [message for _, message in lines] == ["new", "old"]
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", lines[0][0])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", lines[1][0])
+
+
+def test_admin_actions_are_kivy_free_and_exit_stops_a_running_app(tmp_path: Path) -> None:
+    code = ("import sys\nsys.modules['kivy'] = None\nimport kiosk.ui.admin\nprint('ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+    app = (
+        "import kiosk.ui.harness\n"
+        "from kivy.app import App\nfrom kivy.clock import Clock\nfrom kivy.uix.label import Label\n"
+        "from kiosk.ui.admin import exit_app\n"
+        "class A(App):\n"
+        "    def build(self):\n"
+        "        Clock.schedule_once(lambda dt: exit_app(), 0.2)\n"
+        "        return Label(text='x')\n"
+        "A().run()\nprint('stopped')\n"
+    )
+    script = tmp_path / "stop.py"
+    script.write_text(app, encoding="utf-8")
+    env = {**os.environ, "KIVY_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=60, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("stopped")
