@@ -19,8 +19,10 @@ os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kiosk-kivy-"))
 
 from kivy.config import Config  # noqa: E402
 
-Config.set("graphics", "width", "800")
-Config.set("graphics", "height", "480")
+# The offscreen drawing surface keeps the size the window opened with: open it as large as the
+# largest size tested (1920×1080 both ways), then each kiosk resizes the window down.
+Config.set("graphics", "width", "1920")
+Config.set("graphics", "height", "1920")
 Config.set("kivy", "exit_on_escape", "0")
 
 from kivy.base import EventLoop  # noqa: E402
