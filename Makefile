@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint bench calibrate eval clean
+.PHONY: setup run test lint bench calibrate eval clean screenshots
 
 setup:
 	@VENV=$(VENV) ./scripts/setup.sh
@@ -31,3 +31,7 @@ calibrate: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Screenshots of every screen (en, fr; landscape 800×480, portrait 480×800) → docs/screenshots/
+screenshots: setup
+	$(BIN)/python scripts/screenshots.py

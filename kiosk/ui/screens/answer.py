@@ -42,8 +42,8 @@ def exhibit_meta(exhibit: Exhibit, lang: str) -> str:
     """"Artist · date · Room 3"."""
     parts = [pick(exhibit.artist, lang, "en")[0], pick(exhibit.date, lang, "en")[0]]
     room = pick(exhibit.room, lang, "en")[0]
-    if room:
-        parts.append(strings.text(lang, "room", room=room))
+    if room:  # "7" → "Room 7"; a name the curators wrote in full ("Salle 7") stays as is
+        parts.append(room if " " in room.strip() else strings.text(lang, "room", room=room))
     return " · ".join(p for p in parts if p)
 
 
@@ -69,6 +69,7 @@ class AnswerScreen(KioskScreen):
     image = StringProperty("")
     notice = StringProperty("")
     speaking = BooleanProperty(False)
+    has_suggestions = BooleanProperty(False)
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
@@ -92,6 +93,6 @@ class AnswerScreen(KioskScreen):
         self.meta = exhibit_meta(exhibit, lang) if exhibit else ""
         self.image = self.kiosk.image_path(exhibit) if exhibit else ""
         self.source = source_line(answer, exhibit, lang)
-        suggestion_buttons(self.ids.suggestions, answer.suggestions, self.controller,
-                           self.kiosk.theme.small)
+        self.has_suggestions = bool(answer.suggestions)
+        suggestion_buttons(self.ids.suggestions, answer.suggestions, self.controller)
         self.ids.scroll.scroll_y = 1
