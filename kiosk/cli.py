@@ -102,6 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     verb(cverbs, "rollback", "go back to the previous content version (run again to undo)")
     sta = verb(cverbs, "status", "the current and previous content versions, with their dates")
     sta.add_argument("--json", action="store_true", help="print one JSON object")
+    imp = verb(cverbs, "import-csv", "turn a collection-management export into a pack skeleton")
+    imp.add_argument("export", type=Path, metavar="EXPORT.csv")
+    imp.add_argument("--map", type=Path, required=True, metavar="MAPPING.toml",
+                     help="which CSV column fills which exhibit field")
+    imp.add_argument("-o", "--output", type=Path, required=True, metavar="PACK")
+
+    rep = verb(verbs, "report", "what visitors asked: answer rate, languages, busiest works, "
+               "and the unanswered questions grouped by meaning")
+    rep.add_argument("--since", metavar="YYYY-MM-DD", help="from this day (default: all kept)")
+    rep.add_argument("-o", "--output", type=Path, metavar="REPORT.html",
+                     help="write a self-contained HTML page (charts embedded)")
+    rep.add_argument("--csv", type=Path, metavar="FILE.csv", help="also write every turn as CSV")
 
     models = verb(verbs, "models", "list, install and verify models")
     mverbs = models.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -154,6 +166,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _listen(args)
     if args.verb == "run":
         return _run(args)
+    if args.verb == "report":
+        from kiosk.insights.report import run_report
+
+        return run_report(_settings(args), _data(args), args.since, args.output, args.csv)
     raise AssertionError(args.verb)
 
 
@@ -219,6 +235,10 @@ def _content(args: argparse.Namespace) -> int:
 
     if args.action in ("sync", "rollback", "status"):
         return _content_versions(args)
+    if args.action == "import-csv":
+        from kiosk.content.importer import run_import
+
+        return run_import(args.export, args.map, args.output)
     if args.action == "validate":
         pack, issues = load_pack(args.pack)
         for issue in issues:

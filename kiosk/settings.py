@@ -150,6 +150,27 @@ class SpeechSettings:
 
 
 @dataclass(frozen=True)
+class ContentSettings:
+    """Content versions on this kiosk (`kiosk content sync`)."""
+
+    trusted_keys: str = setting(
+        "", "Ed25519 public keys (files from `kiosk content keygen`, comma-separated) whose "
+        "signatures the kiosk accepts; when any is set, unsigned bundles are refused.")
+    keep: int = setting(3, "Old content versions kept on disk besides the current one.")
+    max_file_mb: float = setting(200.0, "Largest single file a bundle may hold, in MB.")
+    max_total_mb: float = setting(2000.0, "Largest total size of a bundle, in MB.")
+
+
+@dataclass(frozen=True)
+class InsightsSettings:
+    """What visitors asked (never audio, no identifiers)."""
+
+    enabled: bool = setting(True, "Log each turn (time, language, question text, outcome).")
+    retention_days: int = setting(
+        90, "Days a logged turn is kept; older ones are deleted automatically.")
+
+
+@dataclass(frozen=True)
 class UiSettings:
     """The touchscreen app (`kiosk run`)."""
 
@@ -171,6 +192,8 @@ class Settings:
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    content: ContentSettings = field(default_factory=ContentSettings)
+    insights: InsightsSettings = field(default_factory=InsightsSettings)
 
 
 T = TypeVar("T")
