@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 APT_PACKAGES=(python3 python3-venv python3-pip espeak-ng libportaudio2 libasound2-plugins
               libegl1 libgles2 libgl1-mesa-dri libmtdev1
-              pulseaudio pulseaudio-utils)
+              pulseaudio pulseaudio-utils syncthing)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
