@@ -89,18 +89,34 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("pack", type=Path)
     bld = verb(cverbs, "build", "validate and build a pack into a bundle for kiosks")
     bld.add_argument("pack", type=Path)
-    bld.add_argument("-o", "--output", type=Path, required=True, metavar="BUNDLE")
-    syn = verb(cverbs, "sync", "install a built bundle on this kiosk and make it current "
-               "(verified first; a bad bundle changes nothing; the running app switches "
-               "between conversations)")
+    bld.add_argument("-o", "--output", type=Path, required=True, metavar="BUNDLE",
+                     help="the bundle folder to write (with --archive: the archive file)")
+    bld.add_argument("--sign", type=Path, metavar="NAME.key",
+                     help="sign the bundle with this private key (from `kiosk content keygen`)")
+    bld.add_argument("--archive", action="store_true",
+                     help="write one archive file instead of a folder: .tar, .tar.gz (default, "
+                          "added when BUNDLE has no such ending) or .zip")
+    key = verb(cverbs, "keygen", "make an Ed25519 signing key pair: NAME.key (private, keep it "
+               "on the curators' machine) and NAME.pub (for kiosks' [content] trusted_keys)")
+    key.add_argument("-o", "--output", type=Path, required=True, metavar="NAME")
+    syn = verb(cverbs, "sync", "install content on this kiosk and make it current (verified "
+               "first; a bad bundle changes nothing; the running app switches between "
+               "conversations)")
     syn.add_argument("source", type=Path, metavar="SRC",
-                     help="the bundle folder (from `kiosk content build`, a USB stick or a "
-                          "Syncthing folder)")
-    syn.add_argument("--keep", type=int, default=3, metavar="N",
-                     help="old versions kept on disk besides the current one (default 3; "
-                          "the previous one is always kept)")
+                     help="a bundle folder or archive (.tar, .tar.gz, .zip) from `kiosk content "
+                          "build`, or a folder holding several (a USB stick, a Syncthing "
+                          "folder): the newest valid one is installed")
+    syn.add_argument("--keep", type=int, default=None, metavar="N",
+                     help="old versions kept on disk besides the current one (default: "
+                          "[content] keep; the previous one is always kept)")
+    syn.add_argument("--watch", action="store_true",
+                     help="keep watching SRC and sync whenever a new valid bundle arrives "
+                          "(stop with Ctrl-C or SIGTERM)")
+    syn.add_argument("--interval", type=float, default=10.0, metavar="S",
+                     help="seconds between two looks at SRC with --watch (default 10)")
     verb(cverbs, "rollback", "go back to the previous content version (run again to undo)")
-    sta = verb(cverbs, "status", "the current and previous content versions, with their dates")
+    sta = verb(cverbs, "status", "the content versions on this kiosk: which is current, when "
+               "each was built, and where and when it was synced from")
     sta.add_argument("--json", action="store_true", help="print one JSON object")
     imp = verb(cverbs, "import-csv", "turn a collection-management export into a pack skeleton")
     imp.add_argument("export", type=Path, metavar="EXPORT.csv")
@@ -192,18 +208,64 @@ def _run(args: argparse.Namespace) -> int:
 
 # -- content ---------------------------------------------------------------------------------
 
+def _content_sync(args: argparse.Namespace, data: DataDir) -> int:
+    import signal
+    import threading
+
+    from kiosk.content import keys
+    from kiosk.content import sync as versions
+    from kiosk.content.unpack import Limits
+    from kiosk.content.watch import poll_source
+    from kiosk.models import get_spec
+
+    settings = _settings(args)
+    keep = settings.content.keep if args.keep is None else args.keep
+    if keep < 0:
+        raise KioskError(f"--keep {keep}: give 0 or more old versions to keep")
+    if args.interval <= 0:
+        raise KioskError(f"--interval {args.interval}: give a number of seconds above 0")
+    spec = get_spec(settings.models.encoder)
+    settings_file = getattr(args, "settings", None) or default_settings_path()
+    base = Path(settings_file).parent if settings_file else None  # keys relative to it
+    trusted = keys.trusted_keys(settings.content.trusted_keys, base)
+    limits = Limits.mb(settings.content.max_file_mb, settings.content.max_total_mb)
+    seen: set[str] = set()
+
+    def once() -> None:
+        print(versions.sync(data, args.source, spec.id, spec.files[0].sha256, keep,
+                            trusted=trusted, limits=limits, report=print, seen=seen),
+              flush=True)
+        current = versions.current_version(data)
+        if current:
+            seen.add(current)
+
+    if not args.watch:
+        once()
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def step() -> None:
+        try:
+            once()
+        except KioskError as exc:
+            print(f"kiosk: {exc}", file=sys.stderr, flush=True)
+
+    print(f"watching {args.source} every {args.interval:g} s (Ctrl-C to stop)", flush=True)
+    try:
+        poll_source(args.source, step, args.interval, stop)
+    except KeyboardInterrupt:
+        pass
+    print("stopped watching", flush=True)
+    return 0
+
+
 def _content_versions(args: argparse.Namespace) -> int:
     from kiosk.content import sync as versions
 
     data = _data(args)
     if args.action == "sync":
-        from kiosk.models import get_spec
-
-        if args.keep < 0:
-            raise KioskError(f"--keep {args.keep}: give 0 or more old versions to keep")
-        spec = get_spec(_settings(args).models.encoder)
-        print(versions.sync(data, args.source, spec.id, spec.files[0].sha256, args.keep))
-        return 0
+        return _content_sync(args, data)
     if args.action == "rollback":
         print(versions.rollback(data))
         return 0
@@ -224,9 +286,49 @@ def _content_versions(args: argparse.Namespace) -> int:
         built = v.built[:16].replace("T", " ")
         print(f"{role + ':':<10}{v.id[:12]}  {v.museum}, {v.exhibits} exhibits — built "
               f"{built} UTC, installed {v.installed:%Y-%m-%d %H:%M} UTC")
+        if v.source:
+            signed = f", signed by key {v.signed_by}" if v.signed_by else ", not signed"
+            print(f"{'':<10}from {v.source} (synced {v.synced[:16].replace('T', ' ')} UTC"
+                  f"{signed})")
     if versions.current_version(data) is None:
         print("no current version — `kiosk content sync SRC` to install one")
     print(f"folder: {data.versions}")
+    return 0
+
+
+def _content_build(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+
+    from rich.progress import Progress
+
+    from kiosk.content.bundle import build
+    from kiosk.content.unpack import write_archive
+    from kiosk.qa.encoder import load_encoder
+
+    settings = _settings(args)
+    encoder = load_encoder(_data(args), settings.models.encoder, settings.models.threads)
+    start = time.perf_counter()
+    out = args.output
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".kiosk-build-", dir=out.parent)) if args.archive \
+        else None
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("encoding", total=None)
+            manifest = build(args.pack, tmp / "bundle" if tmp else out, encoder,
+                             lambda done, total: bar.update(task, completed=done, total=total),
+                             sign=args.sign)
+        if tmp is not None:
+            out = write_archive(tmp / "bundle", out)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    counts = manifest["counts"]
+    signed = " signed," if args.sign else ""
+    print(f"built {out}: bundle {manifest['id'][:12]} —{signed} {counts['exhibits']} exhibits, "
+          f"{counts['faq']} FAQ entries, {counts['texts']} texts, "
+          f"{len(manifest['files'])} files, {time.perf_counter() - start:.1f} s")
     return 0
 
 
@@ -253,23 +355,14 @@ def _content(args: argparse.Namespace) -> int:
         print(f"{args.pack}: {errors} errors, {warnings} warnings — fix the errors above "
               "and run this again")
         return 1
-    from rich.progress import Progress
+    if args.action == "keygen":
+        from kiosk.content.keys import generate
 
-    from kiosk.content.bundle import build
-    from kiosk.qa.encoder import load_encoder
-
-    settings = _settings(args)
-    encoder = load_encoder(_data(args), settings.models.encoder, settings.models.threads)
-    start = time.perf_counter()
-    with Progress(transient=True) as bar:
-        task = bar.add_task("encoding", total=None)
-        manifest = build(args.pack, args.output, encoder,
-                         lambda done, total: bar.update(task, completed=done, total=total))
-    counts = manifest["counts"]
-    print(f"built {args.output}: bundle {manifest['id'][:12]} — {counts['exhibits']} exhibits, "
-          f"{counts['faq']} FAQ entries, {counts['texts']} texts, "
-          f"{len(manifest['files'])} files, {time.perf_counter() - start:.1f} s")
-    return 0
+        private, public, kid = generate(args.output)
+        print(f"key {kid}: private {private} (keep it secret, on the curators' machine), "
+              f"public {public} (list it in [content] trusted_keys on every kiosk)")
+        return 0
+    return _content_build(args)
 
 
 # -- models ----------------------------------------------------------------------------------

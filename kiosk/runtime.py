@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,14 +12,15 @@ from typing import Any
 from kiosk.content import bundle as bundles
 from kiosk.content.loader import read_pack
 from kiosk.content.model import Pack
-from kiosk.content.store import TinyDbStore
 from kiosk.errors import ContentError
 from kiosk.paths import DataDir
 from kiosk.ports import Encoder, Vectors
 from kiosk.qa.answerer import KioskAnswerer
 from kiosk.qa.encoder import load_encoder
-from kiosk.qa.index import Unit, build_units, encode_units, units_from_records
+from kiosk.qa.index import Unit, build_units, encode_units
 from kiosk.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,9 @@ def open_content(path: Path, encoder: Encoder,
     path = Path(path)
     if (path / bundles.MANIFEST).is_file():
         manifest = bundles.verify(path, encoder.model_id, encoder.sha256)
-        store = TinyDbStore(path)
-        pack = Pack.from_records(store.museum(), store.exhibits(), store.faq())
-        return Content(pack, units_from_records(store.units()), store.vectors(),
-                       f"bundle {manifest['id'][:12]} ({path})", manifest)
+        pack, units, vectors = bundles.load(path, manifest)
+        return Content(pack, units, vectors, f"bundle {manifest['id'][:12]} ({path})",
+                       manifest)
     if (path / "museum.yaml").is_file():
         pack = read_pack(path)
         units = build_units(pack)
@@ -56,9 +57,31 @@ def open_content(path: Path, encoder: Encoder,
 
 
 def default_content(data: DataDir) -> Path:
-    current = data.versions / "current"
-    if current.exists():
-        return current
+    """The installed version to serve, verified on boot: the folder ``current`` names when it
+    is complete and every file matches its manifest, else ``previous`` (said in one line), so
+    a power cut during a sync never leaves the kiosk serving a half-written or mixed version.
+    Returns the version's own folder (not the link), so a sync cannot switch it under us."""
+    problems = []
+    for role in ("current", "previous"):
+        link = data.versions / role
+        if not link.is_symlink() and not link.exists():
+            continue
+        try:
+            folder = link.resolve(strict=True)
+            bundles.verify(folder)
+        except (OSError, RuntimeError):
+            problems.append(f"{role} ({link}) points to nothing")
+            continue
+        except ContentError as exc:
+            problems.append(f"{role} is damaged: {exc}")
+            continue
+        if problems:
+            log.warning("content: %s — serving the previous version %s instead; sync the "
+                        "bundle again", problems[0], folder.name[:12])
+        return folder
+    if problems:
+        raise ContentError(f"no complete content version in {data.versions} ({problems[0]}) — "
+                           "sync a bundle again with `kiosk content sync SRC`")
     raise ContentError(f"no content installed in {data.root} — pass --content PACK_OR_BUNDLE "
                        "or sync a bundle")
 

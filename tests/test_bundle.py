@@ -70,7 +70,7 @@ def test_verify_refuses_a_damaged_bundle(built: tuple[Path, Path], damage: str) 
         manifest = json.loads((out / "manifest.json").read_text())
         manifest["format_version"] = 99
         (out / "manifest.json").write_text(json.dumps(manifest))
-        expected = "content format 99"
+        expected = "content format kiosk-bundle 99"
     with pytest.raises(ContentError, match=expected):
         bundle.verify(out)
 

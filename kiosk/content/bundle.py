@@ -1,8 +1,10 @@
 """Build a bundle from a pack, and check one before use.
 
 A bundle is a directory: ``manifest.json``, ``content.json`` (TinyDB), ``vectors.npy`` (the
-encoder's vectors of every unit) and ``images/``. Its id is the content hash: a sha256 over the
-format version, the encoder, and every pack file used — the same pack always builds the same id.
+encoder's vectors of every unit), ``images/`` and, when signed, ``signature.json``. Its id is
+the content hash: a sha256 over the format version, the encoder, and every pack file used — the
+same pack always builds the same id. The manifest names its format (``format``,
+``format_version``), the encoder, when it was built, and the sha256 of every other file.
 """
 
 from __future__ import annotations
@@ -10,25 +12,36 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+import jsonschema
 import numpy as np
 
+from kiosk.content import keys
 from kiosk.content.loader import read_pack
 from kiosk.content.model import Pack
-from kiosk.content.schema import FORMAT_VERSION
-from kiosk.content.store import DB_NAME, VECTORS_NAME, write_db
+from kiosk.content.schema import FORMAT_VERSION, LANG_CODE, SLUG
+from kiosk.content.store import DB_NAME, VECTORS_NAME, TinyDbStore, write_db
 from kiosk.errors import ContentError
 from kiosk.models import sha256_file
-from kiosk.ports import Encoder
-from kiosk.qa.index import build_units, encode_units, units_to_records
+from kiosk.ports import Encoder, Vectors
+from kiosk.qa.index import Unit, build_units, encode_units, units_from_records, units_to_records
 
 MANIFEST = "manifest.json"
+SIGNATURE = keys.SIGNATURE
+ORIGIN = "origin.json"
+"""Where an installed version came from (written by sync, not part of the bundle)."""
+UNLISTED = frozenset({MANIFEST, SIGNATURE, ORIGIN})
+"""Files a bundle folder may hold that its manifest does not list."""
+FORMAT = "kiosk-bundle"
+ID = re.compile(r"[0-9a-f]{64}")
+REBUILD = "build it again with `kiosk content build`"
 
 
 def pack_files(root: Path, pack: Pack) -> list[str]:
@@ -49,8 +62,11 @@ def content_hash(root: Path, pack: Pack, encoder_id: str, encoder_sha: str) -> s
 
 
 def build(pack_dir: Path, out: Path, encoder: Encoder,
-          progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Validate the pack, encode it and write the bundle at ``out`` atomically."""
+          progress: Callable[[int, int], None] | None = None,
+          sign: Path | None = None) -> dict[str, Any]:
+    """Validate the pack, encode it and write the bundle at ``out`` atomically; with ``sign``
+    (a private key file from ``kiosk content keygen``) also write ``signature.json``."""
+    private = keys.load_private(sign) if sign is not None else None  # fail before encoding
     pack_dir = Path(pack_dir)
     pack = read_pack(pack_dir)
     units = build_units(pack)
@@ -69,6 +85,7 @@ def build(pack_dir: Path, out: Path, encoder: Encoder,
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        tmp.chmod(0o755)
         records = pack.to_records()
         write_db(tmp / DB_NAME, {
             "museum": [records["museum"]], "exhibits": records["exhibits"],
@@ -85,6 +102,7 @@ def build(pack_dir: Path, out: Path, encoder: Encoder,
             for p in sorted(tmp.rglob("*")) if p.is_file()
         }
         manifest = {
+            "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "id": content_hash(pack_dir, pack, encoder.model_id, encoder.sha256),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -98,7 +116,10 @@ def build(pack_dir: Path, out: Path, encoder: Encoder,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
-        _fsync_tree(tmp)
+        if private is not None:
+            (tmp / SIGNATURE).write_text(json.dumps(keys.sign(manifest, private), indent=2)
+                                         + "\n", encoding="utf-8")
+        fsync_tree(tmp)
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -113,53 +134,201 @@ def build(pack_dir: Path, out: Path, encoder: Encoder,
     return manifest
 
 
-def _fsync_tree(root: Path) -> None:
-    """Flush every file to disk before the bundle is renamed into place."""
-    for path in root.rglob("*"):
-        if path.is_file():
-            fd = os.open(path, os.O_RDONLY)
+def fsync_tree(root: Path) -> None:
+    """Flush every file and folder under ``root`` (and ``root``) to disk."""
+    for top, _dirs, names in os.walk(root):
+        for name in names:
+            fd = os.open(Path(top) / name, os.O_RDONLY | os.O_NOFOLLOW)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+        fsync_dir(Path(top))
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- checks ----------------------------------------------------------------------------------
+
+def parse_manifest(raw: bytes, where: str) -> dict[str, Any]:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise ContentError(f"{where}/{MANIFEST} is not valid JSON — the bundle is damaged or "
+                           f"still arriving; {REBUILD} or copy it again") from None
+    if not isinstance(data, dict):
+        raise ContentError(f"{where}/{MANIFEST} is not a manifest — {REBUILD}")
+    return data
 
 
 def read_manifest(bundle: Path) -> dict[str, Any]:
     path = Path(bundle) / MANIFEST
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ContentError(f"{bundle}: no {MANIFEST} — not a content bundle") from None
-    except json.JSONDecodeError as exc:
-        raise ContentError(f"{path} is not valid JSON ({exc.msg}) — the bundle is damaged") \
-            from None
-    return data
+    except OSError as exc:
+        raise ContentError(f"cannot read {path} ({exc.strerror}) — copy the bundle "
+                           "again") from None
+    return parse_manifest(raw, str(bundle))
 
 
-def verify(bundle: Path, encoder_id: str | None = None,
-           encoder_sha: str | None = None) -> dict[str, Any]:
-    """Check a bundle's manifest and every file's sha256; return the manifest."""
+def safe_path(rel: object) -> bool:
+    """A relative POSIX path that stays inside the bundle."""
+    if not isinstance(rel, str) or not rel or rel.startswith("/") or "\\" in rel \
+            or "\x00" in rel:
+        return False
+    parts = PurePosixPath(rel).parts
+    return ".." not in parts and "." not in parts and rel.split("/")[0] not in UNLISTED \
+        and "" not in rel.split("/")
+
+
+def check_manifest(manifest: dict[str, Any], where: str, encoder_id: str | None = None,
+                   encoder_sha: str | None = None) -> str:
+    """The bundle's id once the manifest is safe to act on: format, id, file list, encoder."""
+    if manifest.get("format_version") != FORMAT_VERSION or \
+            manifest.get("format", FORMAT) != FORMAT:
+        raise ContentError(f"{where}: content format {manifest.get('format', FORMAT)} "
+                           f"{manifest.get('format_version')}, this kiosk reads format "
+                           f"{FORMAT} {FORMAT_VERSION} — rebuild it with this version")
+    bundle_id, listed = manifest.get("id"), manifest.get("files")
+    if not isinstance(bundle_id, str) or not ID.fullmatch(bundle_id) \
+            or not isinstance(listed, dict) or not isinstance(manifest.get("created"), str):
+        raise ContentError(f"{where}/{MANIFEST} has no valid id, build time or file list — not "
+                           f"a content bundle; {REBUILD}")
+    for rel, digest in listed.items():
+        if not safe_path(rel):
+            raise ContentError(f"{where}: the manifest lists {rel!r}, a path outside the "
+                               f"bundle — refused; {REBUILD}")
+        if not isinstance(digest, str) or not ID.fullmatch(digest):
+            raise ContentError(f"{where}: the manifest's sha256 of {rel} is not valid — the "
+                               f"manifest is damaged; {REBUILD}")
+    enc = manifest.get("encoder")
+    if encoder_id is not None and (not isinstance(enc, dict) or enc.get("id") != encoder_id
+                                   or enc.get("sha256") != encoder_sha):
+        got = enc.get("id") if isinstance(enc, dict) else None
+        raise ContentError(f"{where} was built with encoder {got}, this kiosk uses "
+                           f"{encoder_id} — rebuild it with `kiosk content build` on a machine "
+                           "with the kiosk's encoder")
+    return bundle_id
+
+
+def _read_signature(bundle: Path) -> bytes | None:
+    try:
+        return (bundle / SIGNATURE).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def verify(bundle: Path, encoder_id: str | None = None, encoder_sha: str | None = None,
+           trusted: keys.Trusted | None = None) -> dict[str, Any]:
+    """Check a bundle folder's manifest, every file's sha256 and (with ``trusted`` keys) its
+    signature; return the manifest."""
     bundle = Path(bundle)
     manifest = read_manifest(bundle)
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise ContentError(f"{bundle}: content format {manifest.get('format_version')}, this "
-                           f"kiosk reads format {FORMAT_VERSION} — rebuild it with this version")
-    listed = manifest.get("files", {})
+    check_manifest(manifest, str(bundle), encoder_id, encoder_sha)
+    listed: dict[str, str] = manifest["files"]
     for rel, digest in sorted(listed.items()):
         path = bundle / rel
-        if not path.is_file():
+        if path.is_symlink() or not path.is_file():
             raise ContentError(f"{bundle}: {rel} is missing — the bundle is incomplete; "
                                "copy or build it again")
         if sha256_file(path) != digest:
             raise ContentError(f"{bundle}: {rel} does not match its sha256 — the bundle is "
-                               "damaged or was changed; build it again")
-    present = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
-    extra = sorted(present - set(listed) - {MANIFEST})
+                               f"damaged or was changed; {REBUILD}")
+    present = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*")
+               if p.is_file() or p.is_symlink()}
+    extra = sorted(present - set(listed) - UNLISTED)
     if extra:
         raise ContentError(f"{bundle}: {extra[0]} is not in the manifest — the bundle was "
-                           "changed after it was built; build it again")
-    enc = manifest.get("encoder", {})
-    if encoder_id and (enc.get("id") != encoder_id or enc.get("sha256") != encoder_sha):
-        raise ContentError(f"{bundle} was built with encoder {enc.get('id')}, this kiosk uses "
-                           f"{encoder_id} — rebuild it with `kiosk content build`")
+                           f"changed after it was built; {REBUILD}")
+    if trusted:
+        keys.check(str(bundle), manifest, _read_signature(bundle), trusted)
     return manifest
+
+
+# -- the records -------------------------------------------------------------------------------
+
+_LOC = {"type": "object", "additionalProperties": {"type": "string"}}
+_QS = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+_STRS = {"type": "array", "items": {"type": "string"}}
+_DATE = {"type": ["string", "null"]}
+RECORDS: dict[str, dict[str, Any]] = {
+    "museum": {"type": "object", "additionalProperties": False,
+               "required": ["name", "languages", "default_language"],
+               "properties": {"name": _LOC, "default_language": {"type": "string"},
+                              "languages": {"type": "array", "minItems": 1, "items": {
+                                  "type": "string", "pattern": LANG_CODE}},
+                              "replies": {"type": "object", "additionalProperties": _LOC}}},
+    "exhibits": {"type": "object", "additionalProperties": False,
+                 "required": ["id", "title", "artist"],
+                 "properties": {
+                     "id": {"type": "string", "pattern": SLUG}, "title": _LOC, "artist": _LOC,
+                     "date": _LOC, "medium": _LOC, "room": _LOC, "dimensions": _LOC,
+                     "description": _LOC, "image": {"type": "string"}, "aliases": _STRS,
+                     "tags": _STRS, "priority": {"type": "integer"}, "on_view_from": _DATE,
+                     "on_view_until": _DATE, "source_file": {"type": "string"},
+                     "qa": {"type": "array", "items": {
+                         "type": "object", "additionalProperties": False,
+                         "required": ["questions", "answer"],
+                         "properties": {"questions": _QS, "answer": _LOC}}}}},
+    "faq": {"type": "object", "additionalProperties": False,
+            "required": ["id", "questions", "answer"],
+            "properties": {"id": {"type": "string", "pattern": SLUG}, "questions": _QS,
+                           "answer": _LOC}},
+    "units": {"type": "object", "additionalProperties": False,
+              "required": ["kind", "ref", "item", "lang", "text"],
+              "properties": {"kind": {"enum": ["qa", "faq", "sentence", "title"]},
+                             "ref": {"type": "string"}, "item": {"type": "integer"},
+                             "lang": {"type": "string"}, "text": {"type": "string"}}},
+}
+
+
+def load(bundle: Path, manifest: dict[str, Any]) -> tuple[Pack, list[Unit], Vectors]:
+    """The pack, units and vectors of a verified bundle, after checking its records against
+    the content schema (ContentError naming the first bad record otherwise)."""
+    where = f"{bundle}/{DB_NAME}"
+    try:
+        store = TinyDbStore(bundle)
+        tables = {"museum": [store.museum()], "exhibits": store.exhibits(),
+                  "faq": store.faq(), "units": store.units()}
+        vectors = store.vectors()
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
+        raise ContentError(f"{where} is not a content database ({type(exc).__name__}) — "
+                           f"{REBUILD}") from None
+    for table, rows in tables.items():
+        for n, row in enumerate(rows):
+            try:
+                jsonschema.validate(row, RECORDS[table])
+            except jsonschema.ValidationError as exc:
+                at = ".".join(str(p) for p in exc.absolute_path) or "the record"
+                raise ContentError(f"{where}: {table}[{n}] {at}: {exc.message[:120]} — the "
+                                   f"records do not match the content schema; {REBUILD}") \
+                    from None
+    museum = tables["museum"][0]
+    if museum["default_language"] not in museum["languages"]:
+        raise ContentError(f"{where}: the default language is not one of the languages — "
+                           f"{REBUILD}")
+    ids = [r["id"] for r in tables["exhibits"]] + [r["id"] for r in tables["faq"]]
+    if len(set(ids)) != len(ids):
+        raise ContentError(f"{where}: two works or FAQ entries share an id — {REBUILD}")
+    for row in tables["exhibits"]:
+        if row.get("image") and row["image"] not in manifest["files"]:
+            raise ContentError(f"{where}: the image of {row['id']} ({row['image']}) is not in "
+                               f"the bundle — {REBUILD}")
+    known = set(ids)
+    for row in tables["units"]:
+        if row["ref"] not in known:
+            raise ContentError(f"{where}: a text refers to {row['ref']!r}, which is not in "
+                               f"the bundle — {REBUILD}")
+    if vectors.ndim != 2 or len(vectors) != len(tables["units"]) \
+            or not np.isfinite(vectors).all():
+        raise ContentError(f"{bundle}/{VECTORS_NAME} is not a table of numbers — {REBUILD}")
+    pack = Pack.from_records(museum, tables["exhibits"], tables["faq"])
+    return pack, units_from_records(tables["units"]), vectors

@@ -2,33 +2,40 @@
 
 Layout inside ``data.versions``::
 
-    <bundle id>/          one verified bundle per id (never changed once in place)
+    <bundle id>/          one verified bundle per id (never changed once in place), with
+                          origin.json: where and when it was synced from
     current -> <id>       the version the kiosk serves (a relative symlink)
     previous -> <id>      the one ``rollback`` goes back to
     .lock                 one sync or rollback at a time
 
-A bundle is copied into a hidden staging folder, checked there (no symlinks, no path leaving
-the bundle, the manifest, every file's sha256, the encoder) and renamed into place; only then
-is ``current`` switched, by ``os.replace`` of a fresh symlink, so there is never a moment
-without a complete, verified ``current``. A bundle that fails any check changes nothing.
+``sync`` takes a bundle folder, an archive, or a folder holding several (a USB stick, a
+Syncthing folder) and picks the newest valid one by build time. Every check comes before
+anything changes: the entries (no links, devices or paths leaving the bundle, sizes within
+``[content]`` limits), the manifest (format, id, file list, encoder), the signature when keys
+are trusted; then the files are copied or unpacked into a hidden staging folder, where every
+sha256 and the records' schema are checked on the copy, flushed to disk and renamed into place.
+Only then is ``current`` switched, by ``os.replace`` of a fresh symlink, so there is never a
+moment without a complete ``current``. A bundle that fails any check changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import json
 import os
 import re
 import shutil
-import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from kiosk.content import bundle as bundles
+from kiosk.content import keys
+from kiosk.content.unpack import DEFAULT_LIMITS, Limits, Source, candidates
 from kiosk.errors import ContentError
 from kiosk.paths import DataDir
 
@@ -38,7 +45,6 @@ KEEP = 3
 """Old versions kept on disk besides the current one (the previous one is always kept)."""
 
 _ID = re.compile(r"[0-9a-f]{64}")
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,12 @@ class Version:
     """It is the version being served."""
     previous: bool
     """It is the one ``rollback`` would go back to."""
+    source: str = ""
+    """Where it was synced from (a folder or archive), if recorded."""
+    synced: str = ""
+    """When it was synced from there (UTC, ISO), if recorded."""
+    signed_by: str = ""
+    """The id of the trusted key that signed it, if any."""
 
 
 def current_version(data: DataDir) -> str | None:
@@ -86,47 +98,72 @@ def list_versions(data: DataDir) -> list[Version]:
             manifest = bundles.read_manifest(path)
         except ContentError:
             manifest = {}
+        origin = _read_json(path / bundles.ORIGIN)
+        counts = manifest.get("counts")
+        exhibits = counts.get("exhibits", 0) if isinstance(counts, dict) else 0
         out.append(Version(
             id=path.name, path=path, built=str(manifest.get("created", "?")),
             installed=_utc(path.stat().st_mtime), museum=str(manifest.get("museum", "?")),
-            exhibits=int(manifest.get("counts", {}).get("exhibits", 0)),
-            current=path.name == cur, previous=path.name == prev))
+            exhibits=exhibits if isinstance(exhibits, int) else 0,
+            current=path.name == cur, previous=path.name == prev,
+            source=str(origin.get("source", "")), synced=str(origin.get("synced", "")),
+            signed_by=str(origin.get("signed_by") or "")))
     return sorted(out, key=lambda v: (v.current, v.installed, v.id), reverse=True)
 
 
 def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
-         keep: int = KEEP) -> str:
-    """Install the bundle at ``source`` and make it current; one line saying what happened.
+         keep: int = KEEP, *, trusted: keys.Trusted | None = None,
+         limits: Limits = DEFAULT_LIMITS, report: Callable[[str], None] | None = None,
+         seen: Collection[str] = ()) -> str:
+    """Install the newest valid bundle ``source`` offers and make it current; one line saying
+    what happened.
 
-    Raises ContentError (and changes nothing) when the bundle is unsafe, damaged, incomplete or
-    built with another encoder than the kiosk's.
+    ``source`` is a bundle folder, an archive, or a folder holding several: candidates that
+    fail a check are skipped, each with one line to ``report``, and the newest valid one is
+    installed (never one built before the current version). A single bundle that fails raises
+    ContentError, as does a folder with no valid one; either way nothing changes. ``seen``:
+    ids not to install again (``--watch`` passes what it already installed).
     """
     source = Path(source)
-    if not source.is_dir() or source.is_symlink():
-        raise ContentError(f"{source} is not a folder — give the bundle folder made by "
-                           "`kiosk content build`")
+    found = candidates(source)
+    single = len(found) == 1 and found[0] == source
     data.versions.mkdir(parents=True, exist_ok=True)
     with _locked(data):
         _clean_leftovers(data)
-        files = _plain_files(source)
-        if bundles.MANIFEST not in files:
-            raise ContentError(f"{source}: no {bundles.MANIFEST} — not a content bundle; give "
-                               "the folder made by `kiosk content build`")
-        manifest = bundles.read_manifest(source)
-        bundle_id = _check_manifest(source, manifest, files, encoder_id, encoder_sha256)
-        if bundle_id == current_version(data):
-            return (f"bundle {bundle_id[:12]} is already the current content — nothing to do "
-                    f"({_describe(manifest)})")
-        target = data.versions / bundle_id
-        if _intact(target):  # installed before: check the source all the same, keep our copy
-            bundles.verify(source, encoder_id, encoder_sha256)
-        else:
-            _install(data, source, sorted(files), target)
-        old = current_version(data)
-        _activate(data, bundle_id)
-        _prune(data, keep)
-    was = f"; previous: {old[:12]}" if old else ""
-    return f"now serving bundle {bundle_id[:12]} ({_describe(manifest)}){was}"
+        opened: list[tuple[Source, dict[str, Any], str]] = []
+        for path in found:
+            try:
+                opened.append(_precheck(path, encoder_id, encoder_sha256, trusted, limits))
+            except ContentError as exc:
+                if single:
+                    raise
+                if report:
+                    report(f"skipped: {exc}")
+        opened.sort(key=lambda o: (str(o[1]["created"]), o[0].where), reverse=True)
+        cur = current_version(data)
+        cur_built = _built(data, cur) if not single else ""
+        for src, manifest, bundle_id in opened:
+            if bundle_id == cur:
+                return (f"bundle {bundle_id[:12]} is already the current content — nothing to "
+                        f"do ({_describe(manifest)})")
+            if bundle_id in seen or str(manifest["created"]) < cur_built:
+                return (f"nothing newer than the current content in {source} — nothing to do")
+            try:
+                signer = _install(data, src, manifest, bundle_id, encoder_id, encoder_sha256,
+                                  trusted)
+            except ContentError as exc:
+                if single:
+                    raise
+                if report:
+                    report(f"skipped: {exc}")
+                continue
+            _activate(data, bundle_id)
+            _prune(data, keep)
+            was = f"; previous: {cur[:12]}" if cur else ""
+            by = f", signed by {signer}" if signer else ""
+            return f"now serving bundle {bundle_id[:12]} ({_describe(manifest)}{by}){was}"
+    raise ContentError(f"{source}: no valid bundle ({len(found)} looked at, see above) — copy "
+                       "a bundle made by `kiosk content build` there")
 
 
 def rollback(data: DataDir) -> str:
@@ -146,58 +183,66 @@ def rollback(data: DataDir) -> str:
     return f"rolled back: now serving bundle {prev[:12]} ({_describe(manifest)}){was}"
 
 
-# -- checks ----------------------------------------------------------------------------------
+# -- checks and installing -----------------------------------------------------------------------
 
-def _plain_files(source: Path) -> set[str]:
-    """Every file under ``source`` (relative POSIX paths); refuses symlinks and oddities."""
-    found = set()
-    for top, dirs, names in os.walk(source, followlinks=False):
-        for name in [*dirs, *names]:
-            path = Path(top) / name
-            rel = path.relative_to(source).as_posix()
-            mode = path.lstat().st_mode
-            if stat.S_ISLNK(mode):
-                raise ContentError(f"{source}: {rel} is a symbolic link — a bundle holds only "
-                                   "plain files; build it again with `kiosk content build`")
-            if stat.S_ISREG(mode):
-                found.add(rel)
-            elif not stat.S_ISDIR(mode):
-                raise ContentError(f"{source}: {rel} is not a plain file — build the bundle "
-                                   "again with `kiosk content build`")
-    return found
-
-
-def _check_manifest(source: Path, manifest: dict[str, Any], files: set[str],
-                    encoder_id: str, encoder_sha256: str) -> str:
-    """The bundle's id, once its manifest is safe to act on (before any file is copied)."""
-    bundle_id = manifest.get("id") if isinstance(manifest, dict) else None
-    listed = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(bundle_id, str) or not _ID.fullmatch(bundle_id) \
-            or not isinstance(listed, dict):
-        raise ContentError(f"{source}/{bundles.MANIFEST} has no valid id or file list — not a "
-                           "content bundle; build it again with `kiosk content build`")
-    for rel in listed:
-        parts = PurePosixPath(rel).parts
-        if not rel or rel.startswith("/") or "\\" in rel or ".." in parts or "." in parts \
-                or rel == bundles.MANIFEST:
-            raise ContentError(f"{source}: the manifest lists {rel!r}, a path outside the "
-                               "bundle — refused; build it again with `kiosk content build`")
-    missing = sorted(set(listed) - files)
+def _precheck(path: Path, encoder_id: str, encoder_sha256: str, trusted: keys.Trusted | None,
+              limits: Limits) -> tuple[Source, dict[str, Any], str]:
+    """Everything that can be checked before copying a byte: entries, manifest, signature."""
+    src = Source(path, limits)
+    manifest = bundles.parse_manifest(src.manifest_bytes, src.where)
+    bundle_id = bundles.check_manifest(manifest, src.where, encoder_id, encoder_sha256)
+    listed = set(manifest["files"])
+    present = set(src.files) - bundles.UNLISTED
+    missing = sorted(listed - present)
     if missing:
-        raise ContentError(f"{source}: {missing[0]} is missing — the bundle is incomplete; "
-                           "copy or build it again")
-    extra = sorted(files - set(listed) - {bundles.MANIFEST})
+        raise ContentError(f"{src.where}: {missing[0]} is missing — the bundle is incomplete; "
+                           "wait until it has arrived, or copy or build it again")
+    extra = sorted(present - listed)
     if extra:
-        raise ContentError(f"{source}: {extra[0]} is not in the manifest — the bundle was "
-                           "changed after it was built; build it again")
-    enc = manifest.get("encoder") or {}
-    if not isinstance(enc, dict) or enc.get("id") != encoder_id \
-            or enc.get("sha256") != encoder_sha256:
-        got = enc.get("id") if isinstance(enc, dict) else None
-        raise ContentError(f"{source} was built with encoder {got}, this kiosk uses "
-                           f"{encoder_id} — rebuild it with `kiosk content build` on a machine "
-                           "with the kiosk's encoder")
-    return bundle_id
+        raise ContentError(f"{src.where}: {extra[0]} is not in the manifest — the bundle was "
+                           f"changed after it was built; {bundles.REBUILD}")
+    keys.check(src.where, manifest, src.signature_bytes, trusted or {})
+    return src, manifest, bundle_id
+
+
+def _install(data: DataDir, src: Source, manifest: dict[str, Any], bundle_id: str,
+             encoder_id: str, encoder_sha256: str, trusted: keys.Trusted | None) -> str | None:
+    """Copy into a staging folder, verify the copy (hashes, signature, records), record where
+    it came from, flush, rename it to ``versions/<id>``; the signer's key id."""
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=data.versions))
+    target = data.versions / bundle_id
+    try:
+        staging.chmod(0o755)  # mkdtemp's 0700 would hide it from the kiosk's service user
+        wanted = sorted(manifest["files"]) + [bundles.MANIFEST] + (
+            [bundles.SIGNATURE] if src.signature_bytes is not None else [])
+        src.copy_to(staging, wanted)
+        try:
+            copied = bundles.verify(staging, encoder_id, encoder_sha256, trusted)
+            bundles.load(staging, copied)
+            signer = keys.check(src.where, copied, src.signature_bytes, trusted or {})
+        except ContentError as exc:  # name the source, not our staging folder
+            raise ContentError(str(exc).replace(str(staging), src.where)) from None
+        origin = {"source": str(src.path.absolute()), "signed_by": signer,
+                  "synced": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if _intact(target):  # installed before: keep our copy, note where it came from again
+            _write_json_atomic(data, target / bundles.ORIGIN, origin)
+            shutil.rmtree(staging, ignore_errors=True)
+            return signer
+        (staging / bundles.ORIGIN).write_text(json.dumps(origin, indent=2) + "\n",
+                                              encoding="utf-8")
+        bundles.fsync_tree(staging)
+        trash = None
+        if target.exists() or target.is_symlink():  # a damaged copy of the same id
+            trash = Path(tempfile.mkdtemp(prefix=".trash-", dir=data.versions))
+            target.rename(trash / "v")
+        staging.rename(target)
+        bundles.fsync_dir(data.versions)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+        return signer
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _intact(path: Path) -> bool:
@@ -210,45 +255,31 @@ def _intact(path: Path) -> bool:
     return True
 
 
-# -- installing and switching --------------------------------------------------------------
+def _write_json_atomic(data: DataDir, path: Path, value: dict[str, Any]) -> None:
+    tmp = data.versions / f".origin.{os.getpid()}.tmp"
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps(value, indent=2) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    bundles.fsync_dir(path.parent)
 
-def _install(data: DataDir, source: Path, files: list[str], target: Path) -> None:
-    """Copy into a staging folder, verify the copy, rename it to ``target``."""
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=data.versions))
+
+def _read_json(path: Path) -> dict[str, Any]:
     try:
-        staging.chmod(0o755)  # mkdtemp's 0700 would hide it from the kiosk's service user
-        for rel in files:
-            _copy_plain(source / rel, staging / rel)
-        try:
-            bundles.verify(staging)
-        except ContentError as exc:  # name the source, not our staging folder
-            raise ContentError(str(exc).replace(str(staging), str(source))) from None
-        _fsync_tree(staging)
-        trash = None
-        if target.exists():  # a damaged copy of the same id: move it away first
-            trash = Path(tempfile.mkdtemp(prefix=".trash-", dir=data.versions))
-            target.rename(trash / "v")
-        staging.rename(target)
-        _fsync_dir(data.versions)
-        if trash is not None:
-            shutil.rmtree(trash, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
-def _copy_plain(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError as exc:
-        raise ContentError(f"cannot read {src} ({exc.strerror}) — check the bundle folder "
-                           "and copy it again") from None
-    with os.fdopen(fd, "rb") as fin, dst.open("xb") as fout:
-        if not stat.S_ISREG(os.fstat(fin.fileno()).st_mode):
-            raise ContentError(f"{src} is not a plain file — build the bundle again")
-        shutil.copyfileobj(fin, fout, _CHUNK)
+def _built(data: DataDir, version: str | None) -> str:
+    if version is None:
+        return ""
+    return str(_read_json(data.versions / version / bundles.MANIFEST).get("created", ""))
 
+
+# -- switching ---------------------------------------------------------------------------------
 
 def _activate(data: DataDir, bundle_id: str) -> None:
     """Point ``previous`` at the old current, then ``current`` at ``bundle_id``.
@@ -260,9 +291,10 @@ def _activate(data: DataDir, bundle_id: str) -> None:
         return
     if old is not None:
         _point(data, PREVIOUS, old)
+    bundles.fsync_dir(data.versions)
     _point(data, CURRENT, bundle_id)
     os.utime(data.versions / bundle_id)  # "installed" = last made current; pruning keeps it
-    _fsync_dir(data.versions)
+    bundles.fsync_dir(data.versions)
 
 
 def _point(data: DataDir, name: str, bundle_id: str) -> None:
@@ -322,29 +354,11 @@ def _locked(data: DataDir) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _fsync_tree(root: Path) -> None:
-    for path in root.rglob("*"):
-        if path.is_file():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _describe(manifest: dict[str, Any]) -> str:
-    counts = manifest.get("counts", {})
+    counts = manifest.get("counts")
+    exhibits = counts.get("exhibits", "?") if isinstance(counts, dict) else "?"
     built = str(manifest.get("created", "?"))[:16].replace("T", " ")
-    return (f"{manifest.get('museum', '?')}, {counts.get('exhibits', '?')} exhibits, "
-            f"built {built} UTC")
+    return f"{manifest.get('museum', '?')}, {exhibits} exhibits, built {built} UTC"
 
 
 def _utc(timestamp: float) -> dt.datetime:

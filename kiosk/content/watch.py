@@ -6,11 +6,15 @@ The app calls ``VersionWatcher.check()`` from its clock every few seconds (cheap
 ``kiosk content rollback`` — ``on_change`` gets that version's folder; the app opens it with
 ``open_in_background`` and swaps it in between conversations. A version that cannot be opened
 is logged in one line and the kiosk keeps serving what it has.
+
+``poll_source`` is the other side, for ``kiosk content sync SRC --watch``: it notices when a
+distribution folder (USB stick, Syncthing folder) changes and runs a sync again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -88,3 +92,39 @@ def open_in_background(path: Path, open_fn: Callable[[Path], T],
     thread = threading.Thread(target=work, name=f"open-content-{path.name[:12]}", daemon=True)
     thread.start()
     return thread
+
+
+def fingerprint(source: Path, limit: int = 10_000) -> tuple[tuple[str, int, int], ...]:
+    """What ``source`` holds (names, sizes, modification times): cheap to compare between
+    polls; () when it is missing (a USB stick taken out)."""
+    found: list[tuple[str, int, int]] = []
+    try:
+        info = source.lstat()
+    except OSError:
+        return ()
+    found.append((".", info.st_size, info.st_mtime_ns))
+    for top, dirs, names in os.walk(source, followlinks=False):
+        dirs.sort()
+        for name in sorted([*dirs, *names]):
+            path = Path(top) / name
+            try:
+                info = path.lstat()
+            except OSError:
+                continue
+            found.append((path.relative_to(source).as_posix(), info.st_size, info.st_mtime_ns))
+            if len(found) >= limit:
+                return tuple(found)
+    return tuple(found)
+
+
+def poll_source(source: Path, step: Callable[[], None], interval: float,
+                stop: threading.Event) -> None:
+    """Call ``step()`` now and whenever what ``source`` holds changes (checked every
+    ``interval`` seconds), until ``stop`` is set. A change during a step triggers another."""
+    last: tuple[tuple[str, int, int], ...] | None = None
+    while not stop.is_set():
+        now = fingerprint(source)
+        if now != last:
+            last = now
+            step()
+        stop.wait(interval)
