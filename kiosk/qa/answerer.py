@@ -116,6 +116,10 @@ class KioskAnswerer:
         mentions, target, named, choices, cands, intent = (
             ev.mentions, ev.target, ev.named, ev.choices, ev.candidates, ev.intent)
         sims = ev.sims
+        absent = None if named else self._named_off_view(mentions, on_view)
+        if absent is not None:
+            return self.replies.not_on_view(lang, absent, self._top_exhibits(on_view))
+        choices = sorted(choices, key=lambda c: -self.exhibits[c].priority)
         best = cands[0] if cands else Candidate(0.0, "none", None, 0)
         s = self.settings
         if not named and max(intent, key=lambda k: intent[k]) == GREETING \
@@ -247,6 +251,20 @@ class KioskAnswerer:
                 return about, True, []
             return None, True, by_artist
         return about, False, []
+
+    def _named_off_view(self, mentions: Mentions, on_view: set[str]) -> Exhibit | None:
+        """The work the question names by title (or by its artist's only work) when it is not
+        on view today and no work on view is named."""
+        titled = mentions.best_title(self.settings.name_match)
+        if mentions.artists:
+            by = set(mentions.by_artist())
+            titled = [e for e in titled if e in by or mentions.titles[e] >= 1.0]
+        if not titled and mentions.artists:
+            titled = mentions.by_artist()
+            titled = titled if len(titled) == 1 else []
+        if not titled or any(e in on_view for e in titled):
+            return None
+        return self.exhibits[titled[0]]
 
     def _asked_words(self, text: str, lang: str, mentions: Mentions,
                      min_len: int = 1) -> list[str]:

@@ -143,6 +143,19 @@ class Replies:
                       _confidence(score), tuple(suggestions[: self.count]),
                       out_of_scope=out_of_scope)
 
+    def not_on_view(self, lang: str, ex: Exhibit, top: list[Exhibit]) -> Answer:
+        """The work named is not offered today: say so, and offer works that are."""
+        template = self.intents.reply("not_on_view", lang)
+        used = lang if template else "en"
+        title, _ = self._text(ex.title, used)
+        text = (template or self.intents.reply("not_on_view", "en") or "{title}").format(
+            title=title)
+        question = self.intents.suggestion("about", used) or "?"
+        return Answer(AnswerKind.UNKNOWN, text, used,
+                      Source(SourceKind.REPLY, detail="not_on_view"), 1.0,
+                      tuple(Suggestion(self._text(e.title, lang)[0], question, e.id)
+                            for e in top[: self.count]))
+
     def _suggestions(self, ex: Exhibit, lang: str, skip: int | None) -> list[Suggestion]:
         out: list[Suggestion] = []
         for i, pair in enumerate(ex.qa):

@@ -1,0 +1,500 @@
+"""`kiosk content import-csv`: a collection-management export (CSV, one row per object) → a
+content-pack skeleton curators then enrich (descriptions, questions visitors ask).
+
+The mapping (a TOML file, documented in ``content/import-example/mapping.toml``) says how to
+read the CSV and which column fills which exhibit field. Nothing is written when the mapping
+names a column the export lacks; existing files in the pack are kept, never overwritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import io
+import re
+import shutil
+import sys
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+from kiosk.content import schema
+from kiosk.content.loader import IMAGE_SUFFIXES, YEAR
+
+TEXT_FIELDS = ("title", "artist", "date", "medium", "room", "dimensions", "description")
+LIST_FIELDS = ("aliases", "tags")
+PLAIN_FIELDS = ("image", "priority", "on_view_from", "on_view_until")
+FIELDS = TEXT_FIELDS + LIST_FIELDS + PLAIN_FIELDS
+DELIMITERS = ",;\t|"
+MAPPING_KEYS = {"csv", "museum", "id", "fields", "defaults", "images"}
+
+
+class MappingError(Exception):
+    """The mapping cannot be used (nothing is written)."""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A parsed MAPPING.toml."""
+
+    encoding: str
+    """Text encoding of the export (utf-8 also reads a BOM)."""
+    delimiter: str
+    """Column separator, or "auto"."""
+    language: str
+    """Language of single text columns."""
+    same_in_every_language: tuple[str, ...]
+    """Text fields written as one text for every language (names)."""
+    list_separator: str
+    """Separator inside aliases/tags cells."""
+    id_column: str | None
+    """Column holding the id (accession number), else the title is slugified."""
+    columns: dict[str, str | dict[str, str]]
+    """Field → column, or field → {language: column}."""
+    defaults: dict[str, str | dict[str, str]]
+    """Field → value when its cell is empty (or no column is mapped)."""
+    images: Path | None
+    """Folder to copy the image files from."""
+    museum: dict[str, Any] = field(default_factory=dict)
+    """museum.yaml for a new pack: name, languages, default_language."""
+
+
+def _text_map(value: Any, where: str) -> str | dict[str, str]:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and value and all(isinstance(v, str) for v in value.values()):
+        for lang in value:
+            if not re.match(schema.LANG_CODE, lang):
+                raise MappingError(f"{where}: '{lang}' is not a language code — use fr, en, es…")
+        return dict(value)
+    raise MappingError(f"{where} must be a column name or a table of language = column name")
+
+
+def parse_mapping(path: Path) -> Mapping:
+    """Read MAPPING.toml; raise MappingError saying what to fix."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise MappingError("file not found — give the mapping file with --map") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MappingError(f"not valid TOML ({exc}) — check quotes and brackets") from exc
+    unknown = set(raw) - MAPPING_KEYS
+    if unknown:
+        raise MappingError(f"unknown section(s) {sorted(unknown)} — known: {sorted(MAPPING_KEYS)}")
+    csv_part, fields = raw.get("csv", {}), raw.get("fields", {})
+    bad = sorted(set(fields) - set(FIELDS))
+    for name in bad:
+        close = difflib.get_close_matches(name, FIELDS, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(FIELDS)}"
+        raise MappingError(f"[fields] '{name}' is not an exhibit field — {hint}")
+    if "title" not in fields:
+        raise MappingError("[fields] has no 'title' — say which column holds the title")
+    columns = {k: _text_map(v, f"[fields] {k}") for k, v in fields.items()}
+    for name in LIST_FIELDS + PLAIN_FIELDS:
+        if not isinstance(columns.get(name, ""), str):
+            raise MappingError(f"[fields] {name} must be one column name")
+    defaults = {k: _text_map(v, f"[defaults] {k}") for k, v in raw.get("defaults", {}).items()}
+    for name in set(defaults) - set(TEXT_FIELDS):
+        raise MappingError(f"[defaults] '{name}' — defaults exist for {', '.join(TEXT_FIELDS)}")
+    encoding = str(csv_part.get("encoding", "utf-8"))
+    try:
+        codec = "".join(encoding.lower().split("_"))
+        "".encode(encoding)
+    except LookupError as exc:
+        raise MappingError(f"[csv] encoding '{encoding}' is unknown — use utf-8, utf-8-sig, "
+                           "cp1252 or latin-1") from exc
+    delimiter = str(csv_part.get("delimiter", "auto"))
+    if delimiter != "auto" and len(delimiter) != 1:
+        raise MappingError(f"[csv] delimiter '{delimiter}' must be one character or \"auto\"")
+    images = raw.get("images", {}).get("folder")
+    id_part = raw.get("id", {})
+    return Mapping(
+        encoding="utf-8-sig" if codec in ("utf-8", "utf8") else encoding,
+        delimiter=delimiter,
+        language=str(csv_part.get("language", "en")),
+        same_in_every_language=tuple(csv_part.get("same_in_every_language",
+                                                   ["artist", "date", "dimensions"])),
+        list_separator=str(csv_part.get("list_separator", ";")),
+        id_column=id_part.get("column"),
+        columns=columns,
+        defaults=defaults,
+        images=(path.parent / images) if images else None,
+        museum=dict(raw.get("museum", {})),
+    )
+
+
+@dataclass
+class Report:
+    """What the import did, printed for the curator."""
+
+    export: str
+    lines: list[str] = field(default_factory=list)
+    written: int = 0
+    kept: int = 0
+    skipped: int = 0
+    warnings: int = 0
+    images: int = 0
+
+    def skip(self, line: int, why: str) -> None:
+        self.skipped += 1
+        self.lines.append(f"{self.export}:{line}: skipped: {why}")
+
+    def warn(self, line: int | None, why: str) -> None:
+        self.warnings += 1
+        where = f"{self.export}:{line}" if line else self.export
+        self.lines.append(f"{where}: warning: {why}")
+
+
+def read_rows(export: Path, mapping: Mapping) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and every (first line, cells) of the export; quoted newlines kept."""
+    try:
+        text = export.read_bytes().decode(mapping.encoding)
+    except FileNotFoundError as exc:
+        raise MappingError(f"{export}: no such file — give the export's path") from exc
+    except UnicodeDecodeError as exc:
+        line = export.read_bytes()[: exc.start].count(b"\n") + 1
+        raise MappingError(f"{export}:{line}: not {mapping.encoding} text — set [csv] encoding "
+                           "to the export's (often \"cp1252\" from Excel on Windows)") from exc
+    delimiter = mapping.delimiter
+    if delimiter == "auto":
+        head = text.split("\n", 1)[0]
+        delimiter = max(DELIMITERS, key=head.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[tuple[int, list[str]]] = []
+    header: list[str] | None = None
+    last = 0
+    for cells in reader:
+        start, last = last + 1, reader.line_num
+        if header is None:
+            header = [c.strip() for c in cells]
+        elif any(c.strip() for c in cells):
+            rows.append((start, cells))
+    if header is None:
+        raise MappingError(f"{export}: the file is empty — export the collection with a header row")
+    return header, rows
+
+
+def slug(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:60].strip("-")
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(part.strip() for part in text.strip().splitlines() if part.strip())
+
+
+class Importer:
+    """Turns rows into exhibit files in ``output`` (existing files are kept)."""
+
+    def __init__(self, export: Path, mapping: Mapping, output: Path, langs: list[str]) -> None:
+        self.export, self.mapping, self.output, self.langs = export, mapping, output, langs
+        self.report = Report(export.name)
+        self.yaml = YAML()
+        self.yaml.width = 96
+        self.yaml.indent(mapping=2, sequence=4, offset=2)
+        self.ids: dict[str, str] = {}
+        for path in sorted((output / "exhibits").glob("*.y*ml")):
+            self.ids[path.stem] = f"exhibits/{path.name} (already in the pack)"
+
+    def check_columns(self, header: list[str]) -> list[str]:
+        """Every column the mapping names that the header lacks, as a message."""
+        named = [("[id] column", self.mapping.id_column)] if self.mapping.id_column else []
+        for name, spec in self.mapping.columns.items():
+            if isinstance(spec, str):
+                named.append((f"[fields] {name}", spec))
+            else:
+                named += [(f"[fields] {name}.{lang}", col) for lang, col in spec.items()]
+        out = []
+        for where, column in named:
+            if column not in header:
+                close = difflib.get_close_matches(column, header, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "fix the name"
+                out.append(f"{where} = '{column}' is not a column of {self.export.name} — "
+                           f"{hint} (columns: {', '.join(header)})")
+        for name, spec in self.mapping.columns.items():
+            if isinstance(spec, dict):
+                for lang in set(spec) - set(self.langs):
+                    out.append(f"[fields] {name}.{lang}: the pack's languages are "
+                               f"{', '.join(self.langs)} — add '{lang}' to them or remove it")
+        return out
+
+    def text(self, name: str, cells: dict[str, str]) -> str | dict[str, str] | None:
+        """One text field of a row: a text for every language, per-language texts, or None."""
+        spec = self.mapping.columns.get(name)
+        one = _one_line if name != "description" else str.strip
+        value: str | dict[str, str] | None = None
+        if isinstance(spec, str) and one(cells.get(spec, "")):
+            cell = one(cells[spec])
+            value = cell if name in self.mapping.same_in_every_language else \
+                {self.mapping.language: cell}
+        elif isinstance(spec, dict):
+            found = {lang: one(cells.get(col, "")) for lang, col in spec.items()}
+            value = {lang: found[lang] for lang in self.langs if found.get(lang)} or None
+        return value if value else self.mapping.defaults.get(name)
+
+    def cell(self, name: str, cells: dict[str, str]) -> str:
+        """The stripped cell of a one-column field ('' when unmapped or empty)."""
+        column = self.mapping.columns.get(name)
+        return cells.get(column, "").strip() if isinstance(column, str) else ""
+
+    def run(self, header: list[str], rows: list[tuple[int, list[str]]]) -> None:
+        first_line: dict[str, int] = {}
+        id_col = self.mapping.id_column
+        title_col = self.mapping.columns["title"]
+        title_cols = title_col if isinstance(title_col, str) else " / ".join(title_col.values())
+        for line, raw in rows:
+            cells = dict(zip(header, raw, strict=False))
+            if len(raw) > len(header):
+                self.report.warn(line, f"{len(raw)} cells for {len(header)} columns — a "
+                                 "delimiter inside an unquoted cell? The extra cells are ignored")
+            title = self.text("title", cells)
+            if not title:
+                self.report.skip(line, f"no title — fill in '{title_cols}' or delete the row")
+                continue
+            first_title = title if isinstance(title, str) else next(iter(title.values()))
+            if id_col:
+                ex_id = slug(cells.get(id_col, ""))
+                if not ex_id:
+                    self.report.skip(line, f"no '{id_col}' — fill it in (it names the file)")
+                    continue
+                if ex_id in first_line:
+                    self.report.skip(line, f"duplicate id '{ex_id}' (also line "
+                                     f"{first_line[ex_id]}) — give each object its own "
+                                     f"'{id_col}'; the first row was imported")
+                    continue
+            else:
+                base = slug(first_title) or f"work-{line}"
+                ex_id = base
+                for n in range(2, 1000):
+                    if ex_id not in first_line:
+                        break
+                    ex_id = f"{base}-{n}"
+            first_line[ex_id] = line
+            if ex_id in self.ids:
+                self.report.kept += 1
+                self.report.lines.append(f"{self.export.name}:{line}: kept {self.ids[ex_id]} — "
+                                         "delete it to import this row again")
+                continue
+            self.write(line, ex_id, cells, title)
+
+    def write(self, line: int, ex_id: str, cells: dict[str, str],
+              title: str | dict[str, str]) -> None:
+        report, cols = self.report, self.mapping.columns
+        doc = CommentedMap(id=ex_id)
+        doc["title"] = self._flow(title)
+        artist = self.text("artist", cells)
+        if not artist:
+            report.skip(line, f"no artist — fill in '{cols.get('artist', 'artist')}' or set "
+                        "[defaults] artist = \"Unknown artist\" in the mapping")
+            return
+        doc["artist"] = self._flow(artist)
+        for name in ("date", "medium", "room", "dimensions"):
+            value = self.text(name, cells)
+            if name == "date" and value and not all(
+                    YEAR.search(v) for v in ([value] if isinstance(value, str)
+                                             else list(value.values()))):
+                report.warn(line, f"date {value!r} has no year — left out; add it if known")
+                value = None
+            if value:
+                doc[name] = self._flow(value)
+        image = self.image(line, ex_id, cells)
+        if image:
+            doc["image"] = image
+        sep = self.mapping.list_separator
+        for name in LIST_FIELDS:
+            cell = self.cell(name, cells)
+            items = [i.strip() for i in cell.replace("\n", sep).split(sep) if i.strip()]
+            if items:
+                doc[name] = CommentedSeq(items)
+                doc[name].fa.set_flow_style()
+        priority = self.cell("priority", cells)
+        if priority:
+            try:
+                doc["priority"] = int(priority)
+            except ValueError:
+                report.warn(line, f"priority '{priority}' is not a whole number — left out")
+        on_view = CommentedMap()
+        for key in ("from", "until"):
+            cell = self.cell(f"on_view_{key}", cells)
+            try:
+                if cell:
+                    on_view[key] = dt.date.fromisoformat(cell).isoformat()
+            except ValueError:
+                report.warn(line, f"on view {key} '{cell}' is not a date — write it as "
+                            "YYYY-MM-DD; left out (the work is shown every day)")
+        if len(on_view) == 2 and on_view["from"] > on_view["until"]:
+            report.warn(line, f"on view ends ({on_view['until']}) before it starts "
+                        f"({on_view['from']}) — left out; swap the dates")
+            on_view = CommentedMap()
+        if on_view:
+            doc["on_view"] = self._flow(on_view)
+        description = self.text("description", cells)
+        todo = ""
+        if not description:
+            description = self._label(doc)
+            todo = "# TODO: this description only repeats the label — write what visitors " \
+                   "should hear.\n"
+            report.warn(line, "no description — the file repeats the label instead; write one")
+        texts = {lang: description for lang in self.langs} if isinstance(description, str) \
+            else description
+        doc["description"] = CommentedMap(
+            {lang: LiteralScalarString(text) if "\n" in text else text
+             for lang, text in texts.items()})
+        missing = sorted({lang for name in ("title", "description") for lang in self.langs
+                          if isinstance(doc[name], dict) and lang not in doc[name]})
+        if missing:
+            names = ", ".join(schema.language_name(m) for m in missing)
+            report.warn(line, f"no {names} title or description — translate them in "
+                        f"exhibits/{ex_id}.yaml (`kiosk content validate` lists each)")
+        self.save(line, ex_id, doc, todo)
+
+    def _flow(self, value: str | dict[str, str] | CommentedMap) -> str | CommentedMap:
+        if isinstance(value, str):
+            return value
+        out = CommentedMap(value)
+        out.fa.set_flow_style()
+        return out
+
+    def _label(self, doc: CommentedMap) -> dict[str, str]:
+        """A stand-in description from the label fields, per language."""
+        out = {}
+        for lang in self.langs:
+            parts = []
+            for name in ("title", "artist", "date"):
+                value = doc.get(name)
+                text = value if isinstance(value, str) else (value or {}).get(lang)
+                if text:
+                    parts.append(text)
+            medium = doc.get("medium")
+            medium = medium if isinstance(medium, str) else (medium or {}).get(lang)
+            if parts:
+                out[lang] = ", ".join(parts) + "." + (f" {medium}." if medium else "")
+        return out
+
+    def image(self, line: int, ex_id: str, cells: dict[str, str]) -> str:
+        """Copy the row's image into the pack; its path there, or '' (with a warning)."""
+        name = self.cell("image", cells)
+        if not name:
+            return ""
+        folder = self.mapping.images
+        if folder is None:
+            self.report.warn(line, f"image '{name}': the mapping has no [images] folder — "
+                             "set one to copy the images")
+            return ""
+        source = folder / name
+        if not source.is_file():
+            matches = [p for p in folder.glob("*") if p.name.lower() == Path(name).name.lower()]
+            if not matches:
+                self.report.warn(line, f"image '{name}' not found in {folder} — copy it there and "
+                                 "import again, or add it to the pack by hand")
+                return ""
+            source = matches[0]
+        if source.suffix.lower() not in IMAGE_SUFFIXES:
+            self.report.warn(line, f"image '{name}' is not PNG, JPEG or WebP — convert it and add "
+                             "it by hand")
+            return ""
+        target = self.output / "images" / f"{ex_id}{source.suffix.lower()}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            shutil.copyfile(source, target)
+            self.report.images += 1
+        return f"images/{target.name}"
+
+    def save(self, line: int, ex_id: str, doc: CommentedMap, todo: str) -> None:
+        body = io.StringIO()
+        self.yaml.dump(doc, body)
+        header = (f"# Imported from {self.export.name}, line {line}, by `kiosk content "
+                  f"import-csv` on {dt.date.today().isoformat()}.\n"
+                  "# Check the facts against the label. The kiosk answers who / when / medium /"
+                  " room / size\n# from the fields below: no questions are needed for those.\n")
+        footer = ("# TODO: add the questions visitors ask about this work, with your answers:\n"
+                  "# qa:\n#   - questions:\n"
+                  + "".join(f"#       {lang}: [\"…?\", \"…?\"]\n" for lang in self.langs)
+                  + "#     answer:\n" + "".join(f"#       {lang}: \"…\"\n" for lang in self.langs))
+        path = self.output / "exhibits" / f"{ex_id}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + todo + body.getvalue() + footer, encoding="utf-8")
+        self.ids[ex_id] = f"exhibits/{path.name}"
+        self.report.written += 1
+
+
+def pack_languages(output: Path, mapping: Mapping) -> tuple[list[str], bool]:
+    """The pack's languages, and whether museum.yaml must be written."""
+    museum = output / "museum.yaml"
+    if museum.is_file():
+        try:
+            tree = YAML(typ="safe").load(museum.read_text(encoding="utf-8"))
+            return [str(x) for x in tree["languages"]], False
+        except (YAMLError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise MappingError(f"{museum}: cannot read its languages — run `kiosk content "
+                               f"validate {output}` and fix it first") from exc
+    if output.exists() and any(output.iterdir()):
+        raise MappingError(f"{output} is not empty and has no museum.yaml — import into a new "
+                           "folder or into an existing content pack")
+    langs = mapping.museum.get("languages") or [mapping.language]
+    return [str(x) for x in langs], True
+
+
+def write_museum(output: Path, mapping: Mapping, langs: list[str]) -> None:
+    name = mapping.museum.get("name") or {langs[0]: "My museum"}
+    languages = CommentedSeq(langs)
+    languages.fa.set_flow_style()
+    museum = {"name": name, "languages": languages,
+              "default_language": mapping.museum.get("default_language", langs[0])}
+    yaml = YAML()
+    out = io.StringIO()
+    yaml.dump(museum, out)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "museum.yaml").write_text(
+        "# Written by `kiosk content import-csv`. See the README, \"The content format\".\n"
+        + out.getvalue(), encoding="utf-8")
+    (output / "faq.yaml").write_text(
+        "# Practical questions (toilets, hours, café…): see the README for the format.\n[]\n",
+        encoding="utf-8")
+
+
+def run_import(export: Path, mapping: Path, output: Path) -> int:
+    """The CLI verb: 0 when something was imported, 1 when nothing was, 2 on a mapping error."""
+    try:
+        spec = parse_mapping(mapping)
+        langs, new_pack = pack_languages(output, spec)
+        header, rows = read_rows(export, spec)
+        importer = Importer(export, spec, output, langs)
+        problems = importer.check_columns(header)
+        if problems:
+            raise MappingError("\n".join(problems))
+    except MappingError as exc:
+        for problem in str(exc).splitlines():
+            print(f"{mapping}: error: {problem}", file=sys.stderr)
+        print(f"{mapping}: nothing was written — fix the mapping and run again", file=sys.stderr)
+        return 2
+    for name in TEXT_FIELDS:
+        col = spec.columns.get(name)
+        given = set(col) if isinstance(col, dict) else {spec.language} if col else set()
+        lacking = [schema.language_name(lang) for lang in langs if lang not in given]
+        if col and lacking and name not in spec.same_in_every_language:
+            importer.report.warn(None, f"no column gives the {name} in {', '.join(lacking)} — "
+                                 "translate them after the import")
+    if new_pack:
+        write_museum(output, spec, langs)
+    importer.run(header, rows)
+    report = importer.report
+    for line in report.lines:
+        print(line)
+    print(f"{report.written} exhibits written to {output / 'exhibits'}, {report.images} images "
+          f"copied; {report.skipped} rows skipped, {report.kept} kept as they were, "
+          f"{report.warnings} warnings ({len(rows)} rows read).")
+    if not report.written:
+        print("Nothing new was imported.")
+    else:
+        print(f"Next: `kiosk content validate {output}`, then add the questions visitors ask "
+              "(qa) to each file.")
+    return 0 if report.written else 1
