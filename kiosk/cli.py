@@ -502,6 +502,7 @@ def _ask_audio(args: argparse.Namespace, settings: Settings, answerer: Any, cont
 
 
 def _ask(args: argparse.Namespace) -> int:
+    """Curators testing questions: nothing asked here goes to the insights log."""
     from kiosk.runtime import open_answerer
     from kiosk.session import Session
 
@@ -563,6 +564,7 @@ def _listen(args: argparse.Namespace) -> int:
     from kiosk.audio.endpoint import EndPointer
     from kiosk.audio.vad import SileroVad
     from kiosk.events import EventType, PipelineEvent
+    from kiosk.insights.log import InsightsLog
     from kiosk.pipeline import Pipeline
     from kiosk.runtime import open_answerer
     from kiosk.session import Session
@@ -613,7 +615,15 @@ def _listen(args: argparse.Namespace) -> int:
         return EndPointer(threshold=au.vad_threshold, trailing_silence_ms=au.trailing_silence_ms,
                           max_utterance_s=au.max_utterance_s, no_speech_s=au.no_speech_s)
 
-    pipeline = Pipeline(answerer, session, recognizer, listener=show,
+    insights = InsightsLog(data, settings.insights)  # no files at all when disabled
+
+    def listener(event: PipelineEvent) -> None:
+        try:
+            show(event)
+        finally:
+            insights.observe(event)
+
+    pipeline = Pipeline(answerer, session, recognizer, listener=listener,
                         detect_language=asr.detect_language and not args.lang,
                         speaker=speaker, endpointer=endpointer)
     mic = Microphone(au.input_device)
@@ -651,6 +661,7 @@ def _listen(args: argparse.Namespace) -> int:
         mic.close()
         if synth is not None:
             synth.close()
+        insights.close()
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -87,8 +87,12 @@ class Controller:
                  listen: Callable[[], tuple[Microphone, VoiceActivity]] | None = None,
                  slow_speech: Callable[[bool], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, content: str = "",
-                 root: Path | None = None) -> None:
+                 root: Path | None = None,
+                 observers: Sequence[Callable[[PipelineEvent], None]] = ()) -> None:
         self.pipeline = pipeline
+        self.observers = tuple(observers)
+        """Also told every event of the current turn (the insights log); their faults are
+        logged and ignored."""
         self.pack = pack
         self.root = root
         """The content's folder (its images are relative to it)."""
@@ -348,6 +352,11 @@ class Controller:
         """The pipeline's events (worker thread) → a new view."""
         if self._running != self._turn:
             return  # a turn the visitor left
+        for observer in self.observers:
+            try:
+                observer(event)
+            except Exception:  # an observer must not break the turn  # noqa: BLE001
+                log.exception("event observer failed")
         kind = event.type
         if kind is EventType.LISTENING_STARTED:
             self._set(screen=Screen.LISTENING, partial="", level=0.0)

@@ -92,10 +92,18 @@ def build_kiosk(settings: Settings, data: DataDir, content: Path | None,
                         detect_language=settings.asr.detect_language, speaker=speaker,
                         endpointer=_endpointer(settings))
     parts["pipeline"] = pipeline
+    observers: list[Any] = []
+    if settings.insights.enabled:  # what visitors asked (never audio, no identifiers)
+        from kiosk.insights.log import InsightsLog
+
+        insights = InsightsLog(data, settings.insights)
+        observers.append(insights.observe)
+        parts["closers"].append(insights.close)
+        parts["insights"] = insights
     parts["controller"] = Controller(pipeline, opened.pack,
                                      idle_reset_s=settings.session.idle_reset_s,
                                      listen=listen, slow_speech=slow, content=opened.label,
-                                     root=path.resolve())
+                                     root=path.resolve(), observers=observers)
     if content is None:  # serving the installed version: follow `kiosk content sync/rollback`
         parts["watch"] = follow_versions(settings, data, parts["controller"], answerer.encoder,
                                          path.resolve())

@@ -1,0 +1,249 @@
+"""``kiosk report``: what visitors asked, from the insights log.
+
+Reading the day files and computing the figures are pure functions (``read_turns``,
+``summarise``); ``run_report`` adds the encoder (grouping the unanswered questions by meaning),
+the page (``insights.render``) and the CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kiosk.errors import KioskError
+from kiosk.insights.cluster import Encode, Group, group_questions
+from kiosk.insights.log import HEARD_NOTHING, TABLE, Turn, file_day, insights_dir
+from kiosk.paths import DataDir
+from kiosk.settings import Settings
+
+EXHIBIT_KINDS = ("qa", "fact", "description")
+DOUBTFUL_BELOW = 0.75
+"""Answers below this confidence are listed for checking. In a sample of 470 answers from the
+demo pack, answers to questions it cannot answer (a dog → baby changing, parking → cloakroom)
+scored 0.48-0.76 (median 0.53), right answers 0.84 and up (5th percentile)."""
+STAGE_NAMES = {"asr": "speech recognition", "answer": "finding the answer",
+               "end_of_speech_to_voice": "end of speech → first word said (all)"}
+
+
+def read_turns(folder: Path, since: date | None = None,
+               warn: Callable[[str], None] = lambda line: None) -> list[Turn]:
+    """Every turn of the day files from ``since`` on, oldest first. A damaged file or record
+    is left out with one line given to ``warn``."""
+    if not folder.is_dir():
+        return []
+    turns: list[Turn] = []
+    for path in sorted(folder.glob("????-??-??.json")):
+        day = file_day(path)
+        if day is None or (since is not None and day < since):
+            continue
+        try:
+            table = json.loads(path.read_text(encoding="utf-8")).get(TABLE, {})
+            records = [table[k] for k in sorted(table, key=int)]
+        except (OSError, ValueError, AttributeError, TypeError) as exc:
+            warn(f"insights: {path} is damaged ({exc}) — its turns are left out")
+            continue
+        bad = 0
+        for record in records:
+            try:
+                turns.append(Turn.from_record(record))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                bad += 1
+        if bad:
+            warn(f"insights: {path}: {bad} malformed record(s) left out")
+    return sorted(turns, key=lambda t: t.time)
+
+
+def unanswered(turn: Turn) -> bool:
+    """A question the kiosk could not answer: unknown, clarify or out of scope."""
+    return turn.outcome in ("unknown", "clarify") or turn.out_of_scope
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The report's figures."""
+
+    first: date | None
+    """First day with a turn."""
+    last: date | None
+    """Last day with a turn."""
+    questions: int
+    """Turns with a question (heard-nothing turns excluded)."""
+    outcomes: dict[str, int]
+    """answer / clarify / unknown / out_of_scope / heard_nothing counts."""
+    answer_rate: float | None
+    """Answered questions / questions (out-of-scope replies count as not answered)."""
+    per_day: dict[str, dict[str, int]]
+    """Day → answered / clarify / unknown (incl. out of scope) counts, every day in range."""
+    languages: dict[str, int]
+    """Questions per language, most first."""
+    exhibits: list[tuple[str, int]]
+    """(exhibit id, answers about it), most first."""
+    faq: list[tuple[str, int]]
+    """(FAQ id, answers from it), most first."""
+    stages: list[tuple[str, int, float, float, float]]
+    """(stage, turns timed, median, 95th percentile, max) in ms, slowest p95 first."""
+    groups: list[Group] = field(default_factory=list)
+    """The unanswered questions grouped by meaning, biggest first."""
+    doubtful: list[tuple[str, str, str, int, float]] = field(default_factory=list)
+    """Answers below ``DOUBTFUL_BELOW``: (question, language, source id, times, mean
+    confidence), most asked first."""
+
+
+def summarise(turns: Sequence[Turn], groups: Sequence[Group] = ()) -> Summary:
+    """The figures of the report from the turns (pure)."""
+    asked = [t for t in turns if t.outcome != HEARD_NOTHING]
+    outcomes = Counter(_bucket(t) for t in turns)
+    days = sorted({t.day for t in turns})
+    per_day: dict[str, dict[str, int]] = {}
+    if days:
+        for ordinal in range(days[0].toordinal(), days[-1].toordinal() + 1):
+            per_day[date.fromordinal(ordinal).isoformat()] = {
+                "answered": 0, "clarify": 0, "unknown": 0}
+    for t in asked:
+        bucket = _bucket(t)
+        per_day[t.day.isoformat()][{"answer": "answered", "clarify": "clarify"}.get(
+            bucket, "unknown")] += 1
+    answered = [t for t in asked if t.outcome == "answer" and not t.out_of_scope]
+    exhibits = Counter(t.source for t in answered if t.source and t.source_kind in EXHIBIT_KINDS)
+    faq = Counter(t.source for t in answered if t.source and t.source_kind == "faq")
+    timings: dict[str, list[float]] = {}
+    for t in turns:
+        for stage, ms in t.timings_ms.items():
+            timings.setdefault(stage, []).append(ms)
+    stages = [(stage, len(v), float(np.percentile(v, 50)), float(np.percentile(v, 95)),
+               float(max(v))) for stage, v in timings.items()]
+    stages.sort(key=lambda s: -s[3])
+    doubt: dict[tuple[str, str], list[Turn]] = {}
+    for t in answered:
+        if t.confidence is not None and t.confidence < DOUBTFUL_BELOW and t.source:
+            doubt.setdefault((" ".join(t.text.casefold().split()), t.source), []).append(t)
+    doubtful = sorted(((ts[0].text, ts[0].lang, src, len(ts),
+                        sum(t.confidence or 0.0 for t in ts) / len(ts))
+                       for (_, src), ts in doubt.items()), key=lambda d: (-d[3], d[4]))
+    return Summary(
+        first=days[0] if days else None, last=days[-1] if days else None,
+        questions=len(asked),
+        outcomes={k: outcomes.get(k, 0) for k in
+                  ("answer", "clarify", "unknown", "out_of_scope", HEARD_NOTHING)},
+        answer_rate=len(answered) / len(asked) if asked else None,
+        per_day=per_day,
+        languages=dict(Counter(t.lang or "?" for t in asked).most_common()),
+        exhibits=[(str(k), n) for k, n in exhibits.most_common()],
+        faq=[(str(k), n) for k, n in faq.most_common()],
+        stages=stages, groups=list(groups), doubtful=doubtful)
+
+
+def _bucket(turn: Turn) -> str:
+    return "out_of_scope" if turn.out_of_scope else turn.outcome
+
+
+def unanswered_groups(turns: Sequence[Turn], encode: Encode) -> list[Group]:
+    """The unanswered questions of ``turns`` grouped by meaning."""
+    return group_questions([(t.text, t.lang, _bucket(t)) for t in turns if unanswered(t)],
+                           encode)
+
+
+def write_csv(turns: Sequence[Turn], path: Path) -> None:
+    """Every turn as a row; one ``<stage>_ms`` column per stage seen."""
+    stages = sorted({stage for t in turns for stage in t.timings_ms})
+    columns = [name for name in Turn.__dataclass_fields__ if name != "timings_ms"]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns + [f"{stage}_ms" for stage in stages])
+        for t in turns:
+            row = asdict(t)
+            writer.writerow([_cell(row[c]) for c in columns]
+                            + [_cell(t.timings_ms.get(stage)) for stage in stages])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text  # no formulas in a sheet
+
+
+def titles(data: DataDir, lang: str = "en") -> dict[str, str]:
+    """Exhibit and FAQ ids → a readable name, from the installed content ({} if none)."""
+    try:
+        from kiosk.content.bundle import MANIFEST
+        from kiosk.content.loader import read_pack
+        from kiosk.content.model import Pack, pick
+        from kiosk.content.store import TinyDbStore
+        from kiosk.runtime import default_content
+
+        path = default_content(data)
+        if (path / MANIFEST).is_file():
+            store = TinyDbStore(path)
+            pack = Pack.from_records(store.museum(), store.exhibits(), store.faq())
+        else:
+            pack = read_pack(path)
+    except (KioskError, OSError, ValueError, KeyError):
+        return {}
+    fallback = pack.museum.default_language
+    names = {e.id: pick(e.title, lang, fallback)[0] for e in pack.exhibits}
+    for entry in pack.faq:
+        names[entry.id] = pick({k: v[0] for k, v in entry.questions.items() if v}, lang,
+                               fallback)[0]
+    return names
+
+
+def run_report(settings: Settings, data: DataDir, since: str | None, output: Path | None,
+               csv_path: Path | None, encode: Encode | None = None,
+               now: datetime | None = None) -> int:
+    """The ``kiosk report`` command: a summary on stdout, the HTML page and the CSV if asked."""
+    from kiosk.insights.render import render_html
+
+    try:
+        start = date.fromisoformat(since) if since else None
+    except ValueError:
+        raise KioskError(f"--since {since!r} is not a date — write it as YYYY-MM-DD, "
+                         "e.g. 2025-03-01") from None
+    folder = insights_dir(data)
+    turns = read_turns(folder, start, warn=lambda line: print(line, file=sys.stderr))
+    groups: list[Group] = []
+    if any(unanswered(t) for t in turns):
+        if encode is None:
+            from kiosk.qa.encoder import load_encoder
+
+            encode = load_encoder(data, settings.models.encoder).encode
+        groups = unanswered_groups(turns, encode)
+    summary = summarise(turns, groups)
+    period = f"since {start.isoformat()}" if start else f"in {folder}"
+    if not turns:
+        print(f"kiosk report: no turns logged {period}"
+              + ("" if settings.insights.enabled else " (logging is off: [insights] enabled)"))
+    else:
+        _print_summary(summary)
+    if output is not None:
+        page = render_html(summary, titles(data), period=period,
+                           generated=now or datetime.now().astimezone(),
+                           retention_days=settings.insights.retention_days)
+        output.write_text(page, encoding="utf-8")
+        print(f"report written to {output}")
+    if csv_path is not None:
+        write_csv(turns, csv_path)
+        print(f"{len(turns)} turn(s) written to {csv_path}")
+    return 0
+
+
+def _print_summary(s: Summary) -> None:
+    rate = "—" if s.answer_rate is None else f"{s.answer_rate * 100:.0f} %"
+    print(f"{s.first} → {s.last}: {s.questions} question(s), answered {rate}; "
+          + ", ".join(f"{k} {n}" for k, n in s.outcomes.items() if k != "answer"))
+    print("languages: " + ", ".join(f"{k} {n}" for k, n in s.languages.items()))
+    if s.exhibits:
+        print("most asked: " + ", ".join(f"{k} {n}" for k, n in s.exhibits[:5]))
+    for g in s.groups[:10]:
+        print(f"  {g.count:4d} × {g.representative}")
