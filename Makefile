@@ -12,11 +12,11 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q -ra
-	$(BIN)/ruff check kiosk tests bench
+	$(BIN)/ruff check kiosk tests bench deploy scripts
 	$(BIN)/mypy
 
 lint: setup
-	$(BIN)/ruff check kiosk tests bench
+	$(BIN)/ruff check kiosk tests bench deploy scripts
 	$(BIN)/mypy
 
 eval: setup
@@ -35,3 +35,7 @@ clean:
 # Screenshots of every screen (en, fr; landscape 800×480, portrait 480×800) → docs/screenshots/
 screenshots: setup
 	$(BIN)/python scripts/screenshots.py
+
+# 10,000 simulated visits through the real app (offscreen), frame times while turns run, cold start
+soak: setup
+	$(BIN)/python bench/soak.py

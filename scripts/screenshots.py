@@ -24,7 +24,7 @@ import numpy as np
 import kiosk.ui.harness as harness  # before anything imports Kivy
 from kiosk.audio.wav import RATE
 from kiosk.paths import DataDir, resolve_data_dir
-from kiosk.settings import Settings
+from kiosk.settings import InsightsSettings, Settings
 from kiosk.testing import EnergyVad, SamplesMicrophone, ScriptedRecognizer, WordSpeaker
 from kiosk.ui.launch import build_kiosk
 
@@ -106,7 +106,8 @@ class Tour:
     """The real kiosk in the offscreen window, taken through every screen."""
 
     def __init__(self, size: tuple[int, int]) -> None:
-        parts = build_kiosk(Settings(), DataDir(resolve_data_dir()), CONTENT,
+        parts = build_kiosk(Settings(insights=InsightsSettings(enabled=False)),
+                            DataDir(resolve_data_dir()), CONTENT,
                             voice=False, speak=False)
         self.controller = controller = parts["controller"]
         self.mic_gate, self.speech_gate = Gate(), Gate()

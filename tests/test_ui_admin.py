@@ -22,7 +22,7 @@ import pytest
 import kiosk.ui.harness as harness
 from kiosk.errors import AudioError, ContentError, ModelError, SpeechError
 from kiosk.paths import DataDir, resolve_data_dir
-from kiosk.settings import Settings
+from kiosk.settings import InsightsSettings, Settings
 from kiosk.testing import WordSpeaker
 from kiosk.ui.admin import (
     TEST_SENTENCE,
@@ -44,7 +44,7 @@ PIN_TITLE = "Admin — enter the PIN"
 # -- the real app ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def built() -> Iterator[dict[str, Any]]:
-    settings = Settings()
+    settings = Settings(insights=InsightsSettings(enabled=False))  # no turns logged
     data = DataDir(resolve_data_dir())
     try:
         parts = build_kiosk(settings, data, ROOT / "content" / "demo", voice=False, speak=False)
@@ -330,7 +330,7 @@ def shown(widget: Any) -> bool:
 
 # -- the real actions, no window -------------------------------------------------------------------
 def test_engine_rows_name_the_models_in_use_with_real_versions() -> None:
-    settings = Settings()
+    settings = Settings(insights=InsightsSettings(enabled=False))  # no turns logged
     settings = replace(settings, asr=replace(settings.asr, engine_by_language="ko=vosk-ko"))
     rows = dict(engine_rows(settings, ["fr", "en", "es", "ko"]))
     whisper = rows["Speech recognition (en, es, fr)"]
@@ -349,7 +349,7 @@ def test_engine_rows_name_the_models_in_use_with_real_versions() -> None:
 
 
 def test_engine_rows_say_what_is_off_or_unknown() -> None:
-    settings = Settings()
+    settings = Settings(insights=InsightsSettings(enabled=False))  # no turns logged
     rows = dict(engine_rows(settings, ["en"], voice=False))
     assert rows["Speech recognition"] == "off (touch only)"
     odd = replace(settings, asr=replace(settings.asr, engine="no-such-model"))

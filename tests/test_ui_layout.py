@@ -18,7 +18,7 @@ import pytest
 import kiosk.ui.harness as harness  # before anything imports Kivy (Kivy is imported in the tests)
 from kiosk.audio.wav import RATE
 from kiosk.paths import DataDir
-from kiosk.settings import Settings
+from kiosk.settings import InsightsSettings, Settings
 from kiosk.testing import EnergyVad, SamplesMicrophone, ScriptedRecognizer, WordSpeaker
 from kiosk.ui.controller import Screen
 from kiosk.ui.launch import build_kiosk
@@ -43,7 +43,8 @@ SLACK = 1.0
 
 @pytest.fixture(scope="module")
 def kiosk(data_dir: DataDir, encoder: Any) -> Iterator[harness.OffscreenKiosk]:
-    parts = build_kiosk(Settings(), data_dir, DEMO, voice=False, speak=False)
+    quiet = Settings(insights=InsightsSettings(enabled=False))  # no turns logged
+    parts = build_kiosk(quiet, data_dir, DEMO, voice=False, speak=False)
     controller = parts["controller"]
     controller.pipeline.speaker = WordSpeaker()
     controller.pipeline.recognizer = ScriptedRecognizer([])
