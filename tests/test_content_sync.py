@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -403,8 +404,11 @@ def test_cli_sync_status_rollback(data: DataDir, capsys: pytest.CaptureFixture[s
     code, out, _ = kiosk(capsys, data, "content", "status")
     lines = out.splitlines()
     assert lines[0].startswith(f"current:  {id2[:12]}  Petit musée, 2 exhibits — built ")
-    assert lines[1].startswith(f"previous: {id1[:12]}  Petit musée")
-    assert lines[2] == f"folder: {data.versions}"
+    assert re.fullmatch(rf" {{10}}from {re.escape(str(src2.absolute()))} \(synced "
+                        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC, not signed\)", lines[1])
+    assert lines[2].startswith(f"previous: {id1[:12]}  Petit musée")
+    assert lines[3].startswith(f"          from {src1.absolute()} (synced ")
+    assert lines[4] == f"folder: {data.versions}"
     code, out, _ = kiosk(capsys, data, "content", "rollback")
     assert code == 0 and out.startswith(f"rolled back: now serving bundle {id1[:12]}")
     code, out, _ = kiosk(capsys, data, "content", "status", "--json")
@@ -413,3 +417,80 @@ def test_cli_sync_status_rollback(data: DataDir, capsys: pytest.CaptureFixture[s
     assert [v["id"] for v in status["versions"]] == [id1, id2]
     served = open_content(default_content(data), encoder)  # what `kiosk run` would serve
     assert served.manifest is not None and served.manifest["id"] == id1
+
+
+# -- archives, distribution folders, boot check, watch --------------------------------------------
+
+def test_sync_from_an_archive_and_a_folder_of_bundles(data: DataDir, tmp_path: Path,
+                                                      versions: list[tuple[Path, str]]) -> None:
+    from kiosk.content.unpack import write_archive
+
+    (src1, id1), (src2, id2) = versions[:2]
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    write_archive(src1, usb / "old.zip")
+    assert sync(data, usb / "old.zip", *KEY).startswith(f"now serving bundle {id1[:12]}")
+    newer = copy_of(src2, tmp_path)  # built in the same second as src1: say it is later
+    manifest = json.loads((newer / "manifest.json").read_text())
+    manifest["created"] = "2100-01-01T00:00:00Z"
+    (newer / "manifest.json").write_text(json.dumps(manifest))
+    write_archive(newer, usb / "new.tar.gz")
+    shutil.rmtree(newer)
+    half = copy_of(src2, tmp_path)  # a newer bundle still arriving (no vectors yet)
+    manifest = json.loads((half / "manifest.json").read_text())
+    manifest["created"] = "2999-01-01T00:00:00Z"
+    (half / "manifest.json").write_text(json.dumps(manifest))
+    (half / "vectors.npy").unlink()
+    half.rename(usb / "arriving")
+    (usb / ".syncthing.x.tmp").write_text("partial")
+    lines: list[str] = []
+    assert sync(data, usb, *KEY, report=lines.append).startswith(f"now serving bundle {id2[:12]}")
+    assert lines == [f"skipped: {usb}/arriving: vectors.npy is missing — the bundle is "
+                     "incomplete; wait until it has arrived, or copy or build it again"]
+    [v] = [v for v in list_versions(data) if v.current]
+    assert v.source == str((usb / "new.tar.gz").absolute()) and v.synced.endswith("Z")
+
+
+def test_boot_falls_back_to_previous_when_current_is_damaged(
+        data: DataDir, versions: list[tuple[Path, str]],
+        caplog: pytest.LogCaptureFixture) -> None:
+    (src1, id1), (src2, id2) = versions[:2]
+    sync(data, src1, *KEY)
+    sync(data, src2, *KEY)
+    (data.versions / id2 / "vectors.npy").write_bytes(b"half-written")
+    with caplog.at_level(logging.WARNING, logger="kiosk.runtime"):
+        assert default_content(data) == data.versions.resolve() / id1
+    [record] = caplog.records
+    assert record.getMessage().startswith("content: current is damaged: ")
+    assert record.getMessage().endswith(f"serving the previous version {id1[:12]} instead; "
+                                        "sync the bundle again")
+    (data.versions / id1 / "content.json").unlink()
+    with pytest.raises(ContentError, match="no complete content version in"):
+        default_content(data)
+
+
+def test_watch_syncs_when_a_new_bundle_arrives(data: DataDir, tmp_path: Path,
+                                               versions: list[tuple[Path, str]]) -> None:
+    from kiosk.content.watch import poll_source
+
+    (src1, id1), (src2, id2) = versions[:2]
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    shutil.copytree(src1, usb / "one")
+    stop = threading.Event()
+    said: list[str] = []
+
+    def step() -> None:
+        said.append(sync(data, usb, *KEY, report=said.append))
+        if len(said) == 1:
+            shutil.copytree(src2, usb / "two")  # arrives while watching
+        else:
+            stop.set()
+
+    worker = threading.Thread(target=poll_source, args=(usb, step, 0.05, stop))
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert said[0].startswith(f"now serving bundle {id1[:12]}")
+    assert said[1].startswith(f"now serving bundle {id2[:12]}")
+    assert current_version(data) == id2

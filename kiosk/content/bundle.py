@@ -290,10 +290,27 @@ RECORDS: dict[str, dict[str, Any]] = {
 }
 
 
+def _check_db_shape(path: Path, where: str) -> None:
+    """TinyDB's layout ({table: {doc id: document}}), checked before TinyDB reads it."""
+    try:
+        db = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        raise ContentError(f"{where} is not valid JSON — {REBUILD}") from None
+    good = isinstance(db, dict) and all(
+        isinstance(table, dict) and all(
+            isinstance(k, str) and k.isdigit() and k.isascii() and isinstance(v, dict)
+            for k, v in table.items())
+        for table in db.values())
+    if not good:
+        raise ContentError(f"{where} is not a content database (tables of records) — "
+                           f"{REBUILD}")
+
+
 def load(bundle: Path, manifest: dict[str, Any]) -> tuple[Pack, list[Unit], Vectors]:
     """The pack, units and vectors of a verified bundle, after checking its records against
     the content schema (ContentError naming the first bad record otherwise)."""
     where = f"{bundle}/{DB_NAME}"
+    _check_db_shape(bundle / DB_NAME, where)
     try:
         store = TinyDbStore(bundle)
         tables = {"museum": [store.museum()], "exhibits": store.exhibits(),
