@@ -146,7 +146,7 @@ class Source:
                 for info in zf.infolist():
                     mode = info.external_attr >> 16
                     kind = "dir" if info.is_dir() else "link" if stat.S_ISLNK(mode) else \
-                        "file" if not mode or stat.S_ISREG(mode) else "special"
+                        "file" if not stat.S_IFMT(mode) or stat.S_ISREG(mode) else "special"
                     yield info.filename, kind, info.file_size, info.compress_size
             return
         with tarfile.open(self.path, "r:*") as tf:
