@@ -257,6 +257,9 @@ def load_pack(root: Path) -> tuple[Pack | None, list[Issue]]:
         return None, reader.issues
 
     tree = reader.read("museum.yaml")
+    if tree is None and not any(i.error for i in reader.issues):
+        reader.issue("museum.yaml", 1, "museum.yaml is empty — write the museum's name, "
+                     "'languages' and 'default_language' (see content/demo/museum.yaml)")
     museum = None
     langs: list[str] = ["en"]
     if tree is not None and reader.check_schema("museum.yaml", tree, schema.MUSEUM):

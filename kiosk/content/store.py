@@ -43,12 +43,14 @@ class TinyDbStore:
                                "build one with `kiosk content build PACK -o BUNDLE`")
         try:
             db = TinyDB(path, storage=JSONStorage, access_mode="r")
-            # documents in insertion order (the file's keys are sorted as text: "10" < "2")
-            self._tables = {
-                name: [dict(d) for d in sorted(db.table(name).all(), key=lambda d: d.doc_id)]
-                for name in TABLES
-            }
-            db.close()
+            try:
+                # documents in insertion order (the file's keys are sorted as text: "10" < "2")
+                self._tables = {
+                    name: [dict(d) for d in sorted(db.table(name).all(), key=lambda d: d.doc_id)]
+                    for name in TABLES
+                }
+            finally:
+                db.close()
         except ValueError as exc:
             raise ContentError(f"{path} is damaged ({exc}) — sync or build the bundle again") \
                 from exc
