@@ -350,10 +350,10 @@ def _content(args: argparse.Namespace) -> int:
         if pack is not None:
             print(f"{args.pack}: valid — {len(pack.exhibits)} exhibits, {len(pack.faq)} FAQ "
                   f"entries, languages {', '.join(pack.museum.languages)}"
-                  + (f" ({warnings} warnings)" if warnings else ""))
+                  + (f" ({_count(warnings, 'warning')})" if warnings else ""))
             return 0
-        print(f"{args.pack}: {errors} errors, {warnings} warnings — fix the errors above "
-              "and run this again")
+        print(f"{args.pack}: {_count(errors, 'error')}, {_count(warnings, 'warning')} — fix "
+              "the errors above and run this again")
         return 1
     if args.action == "keygen":
         from kiosk.content.keys import generate
@@ -552,6 +552,10 @@ def _ask(args: argparse.Namespace) -> int:
         answer = session.ask(answerer, line, args.lang, about)
         about = None
         _show(answer, content.pack)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _pct(value: float | None) -> str:
