@@ -494,3 +494,32 @@ def test_watch_syncs_when_a_new_bundle_arrives(data: DataDir, tmp_path: Path,
     assert said[0].startswith(f"now serving bundle {id1[:12]}")
     assert said[1].startswith(f"now serving bundle {id2[:12]}")
     assert current_version(data) == id2
+
+
+def test_a_rolled_back_version_is_not_brought_back_by_a_folder_sync(
+        data: DataDir, tmp_path: Path, versions: list[tuple[Path, str]]) -> None:
+    """A kiosk rolled back stays rolled back even though the newer bundle is still in the
+    Syncthing folder (after a restart too: it is remembered on disk); the bundle's own path
+    installs it again."""
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (old, old_id), (new, new_id) = versions[1], versions[2]
+    for src in (old, new):
+        shutil.copytree(src, folder / src.name)
+    sync(data, folder / old.name, *KEY)
+    sync(data, folder, *KEY)
+    assert current_version(data) == new_id
+    rollback(data)
+    assert current_version(data) == old_id
+    skipped: list[str] = []
+    said = sync(data, folder, *KEY, report=skipped.append)  # what --watch does after a restart
+    assert current_version(data) == old_id
+    assert "already the current content" in said
+    assert any("was rolled back on this kiosk" in line for line in skipped)
+    sync(data, folder / new.name, *KEY)  # a person chooses it again
+    assert current_version(data) == new_id
+    rollback(data)
+    sync(data, folder / new.name, *KEY)
+    assert current_version(data) == new_id
+    assert sync(data, folder, *KEY).startswith("bundle")  # and the folder keeps it
+    assert current_version(data) == new_id

@@ -75,6 +75,10 @@ class Version:
     """The id of the trusted key that signed it, if any."""
 
 
+WITHDRAWN = "withdrawn.json"
+"""In ``versions/``: the ids rolled back from (see ``rollback``)."""
+
+
 def current_version(data: DataDir) -> str | None:
     """The id of the version being served, or None when none is installed."""
     return _link(data, CURRENT)
@@ -142,10 +146,16 @@ def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
         opened.sort(key=lambda o: (str(o[1]["created"]), o[0].where), reverse=True)
         cur = current_version(data)
         cur_built = _built(data, cur) if not single else ""
+        withdrawn = _withdrawn(data)
         for src, manifest, bundle_id in opened:
             if bundle_id == cur:
                 return (f"bundle {bundle_id[:12]} is already the current content — nothing to "
                         f"do ({_describe(manifest)})")
+            if bundle_id in withdrawn and not single:
+                if report:
+                    report(f"skipped: {src.where}: bundle {bundle_id[:12]} was rolled back on "
+                           "this kiosk — sync it by its own path to install it again")
+                continue
             if bundle_id in seen or str(manifest["created"]) < cur_built:
                 return (f"nothing newer than the current content in {source} — nothing to do")
             try:
@@ -157,6 +167,9 @@ def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
                 if report:
                     report(f"skipped: {exc}")
                 continue
+            if bundle_id in withdrawn:  # a person chose it again
+                _write_json_atomic(data, data.versions / WITHDRAWN,
+                                   {"ids": sorted(withdrawn - {bundle_id})})
             _activate(data, bundle_id)
             _prune(data, keep)
             was = f"; previous: {cur[:12]}" if cur else ""
@@ -178,9 +191,20 @@ def rollback(data: DataDir) -> str:
         except ContentError as exc:
             raise ContentError(f"the previous version {prev[:12]} is damaged ({exc}) — "
                                "sync that bundle again instead") from None
+        if cur is not None:  # remembered, so a folder sync (--watch) does not bring it back
+            _write_json_atomic(data, data.versions / WITHDRAWN,
+                               {"ids": sorted(_withdrawn(data) | {cur})})
         _activate(data, prev)
     was = f"; previous: {cur[:12]}" if cur else ""
     return f"rolled back: now serving bundle {prev[:12]} ({_describe(manifest)}){was}"
+
+
+def _withdrawn(data: DataDir) -> set[str]:
+    """Versions rolled back from on this kiosk: a folder sync does not install them again."""
+    path = data.versions / WITHDRAWN
+    if not path.is_file():
+        return set()
+    return {str(i) for i in _read_json(path).get("ids", [])}
 
 
 # -- checks and installing -----------------------------------------------------------------------
