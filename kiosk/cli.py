@@ -142,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
                            "kiosk never downloads (Vosk fr/en/es; see `kiosk models list`)")
     verb(mverbs, "verify", "re-check the sha256 of every installed model file")
 
+    doc = verb(verbs, "doctor", "check this kiosk: microphone, speakers, models, content, disk, "
+               "memory, temperature, clock, and one question end to end")
+    doc.add_argument("--json", action="store_true", help="print one JSON object")
+    doc.add_argument("--quick", action="store_true",
+                     help="skip the checks that take seconds (listening, the end-to-end question)")
+
     verb(verbs, "settings", "print every setting with its default and meaning (TOML)")
     return root
 
@@ -182,6 +188,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _listen(args)
     if args.verb == "run":
         return _run(args)
+    if args.verb == "doctor":
+        from kiosk.doctor import run_doctor
+
+        return run_doctor(_settings(args), _data(args), as_json=args.json, quick=args.quick)
     if args.verb == "report":
         from kiosk.insights.report import run_report
 
