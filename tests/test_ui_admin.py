@@ -29,6 +29,7 @@ from kiosk.ui.admin import (
     engine_rows,
     error_lines,
     espeak_version,
+    health_check,
     mic_test,
     rollback,
     speaker_test,
@@ -126,7 +127,8 @@ def unlock(k: harness.OffscreenKiosk) -> None:
 
 def test_the_admin_dict_from_the_launcher(built: dict[str, Any]) -> None:
     admin = built["admin"]
-    assert set(admin) == {"pin", "engines", "mic_test", "speaker_test", "rollback", "exit"}
+    assert set(admin) == {"pin", "engines", "mic_test", "speaker_test", "doctor", "rollback",
+                          "exit"}
     assert admin["pin"] == built["settings"].ui.admin_pin
     roles = [role for role, _ in admin["engines"]]
     assert roles[0] == "Speech recognition"  # built without voice
@@ -252,6 +254,39 @@ def test_rollback_shows_the_error_line_then_the_message(kiosk: harness.Offscreen
     kiosk.wait(lambda: any(t.startswith(f"rolled back: now serving bundle {ids[0][:12]}")
                            for t in kiosk.texts()))
     assert current_version(data) == ids[0]
+
+
+def test_the_health_check_shows_one_line_per_check(kiosk: harness.OffscreenKiosk,
+                                                   tmp_path: Path) -> None:
+    unlock(kiosk)
+    kiosk.tap("Run the health check")  # the real quick checks of this kiosk
+    kiosk.wait(lambda: kiosk.screen.health_message not in ("", "Checking…"))
+    verdict = kiosk.screen.health_message
+    assert re.fullmatch(r"(Healthy( \(\d+ warnings?\))?|\d+ problems?)\.", verdict), verdict
+    lines = [w.text for w in kiosk.screen.ids.health.children][::-1]
+    names = [re.sub(r"\[[^]]*\]", "", line).split(":")[0][1:].strip() for line in lines]
+    assert names[:3] == ["microphone", "speakers", "content"]
+    assert "content: pack " in re.sub(r"\[[^]]*\]", "", lines[2])  # the one it serves
+    assert "model use-multilingual-v3-int8" in names and "clock" in names
+    assert names[-1] == "end-to-end" and "skipped (--quick)" in lines[-1]
+    assert all("\n" not in line for line in lines)
+    kiosk.resize(1280, 800)
+    kiosk.frames(5)
+    kiosk.screen.ids.scroll.scroll_to(kiosk.screen.ids.health, padding=0, animate=False)
+    kiosk.screen.ids.scroll.scroll_to(kiosk.screen.ids.health_button, padding=0, animate=False)
+    shot = kiosk.screenshot(tmp_path / "admin-health.png")
+    kiosk.resize(800, 480)
+    if os.environ.get("KIOSK_SHOTS"):
+        shutil.copy(shot, Path(os.environ["KIOSK_SHOTS"]) / shot.name)
+    kiosk.app.admin_info["doctor"] = lambda: 1 / 0
+    kiosk.tap("Run the health check")
+    kiosk.wait(lambda: kiosk.screen.health_message.startswith("Health check failed: "
+                                                              "ZeroDivisionError"))
+    admin = kiosk.screen
+    assert not admin.ids.health.children
+    kiosk.tap("Back")  # leaving forgets the result
+    kiosk.wait_screen(Screen.ATTRACT)
+    assert admin.health_message == ""
 
 
 def test_exit_calls_the_exit_action(kiosk: harness.OffscreenKiosk, fakes: Fakes) -> None:
@@ -400,6 +435,22 @@ def test_the_speaker_test_without_speech_says_so() -> None:
     speaker = WordSpeaker()
     speaker_test(speaker, lambda: "ko")()  # a language with no sentence: English
     assert speaker.said == [(TEST_SENTENCE["en"], "ko")]
+
+
+def test_the_health_check_action_runs_the_doctors_quick_checks(tmp_path: Path) -> None:
+    import numpy as np
+
+    from kiosk.doctor import FAIL, OK, SKIP
+    from kiosk.testing import EnergyVad, SamplesMicrophone
+
+    tone = (0.3 * np.sin(np.arange(16000) / 5)).astype(np.float32)
+    mic = SamplesMicrophone(tone, silence_s=10.0)
+    settings = Settings(insights=InsightsSettings(enabled=False))
+    checks = {c.name: c for c in health_check(settings, DataDir(tmp_path),
+                                              lambda: (mic, EnergyVad()))()}
+    assert checks["microphone"].status == OK and not mic.closed  # the kiosk's own: left open
+    assert checks["content"].status == FAIL and "kiosk content sync" in checks["content"].fix
+    assert checks["end-to-end"].status == SKIP
 
 
 def test_error_lines_are_newest_first_with_the_date_when_not_today() -> None:

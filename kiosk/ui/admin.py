@@ -9,6 +9,8 @@ The admin dict's keys:
 - ``mic_test(on_level, stop)``: reports the microphone's level (0-1) per chunk until ``stop``
   is set; raises AudioError when there is no microphone (run on a thread);
 - ``speaker_test()``: says a short sentence through the kiosk's speaker (run on a thread);
+- ``doctor()``: the doctor's quick checks (``kiosk.doctor``, the microphone shared with the
+  kiosk when it listens), a list of ``Check`` (run on a thread);
 - ``rollback()``: goes back to the previous content version, returns a one-line message,
   raises KioskError with what to do when it cannot (run on a thread);
 - ``exit()``: stops the app — the only way out of the kiosk.
@@ -22,10 +24,12 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from kiosk.asr.engines import engine_map
 from kiosk.content import sync
+from kiosk.doctor import Check, Probe, run_checks
 from kiosk.errors import ModelError, SpeechError
 from kiosk.models import ModelSpec, get_spec
 from kiosk.paths import DataDir
@@ -52,6 +56,8 @@ def actions(settings: Settings, data: DataDir, parts: dict[str, Any]) -> dict[st
         "engines": engine_rows(settings, languages, voice=pipeline.recognizer is not None),
         "mic_test": mic_test(settings.audio.input_device, controller.listen),
         "speaker_test": speaker_test(pipeline.speaker, lambda: pipeline.session.language),
+        "doctor": health_check(settings, data, controller.listen,
+                               None if parts.get("watch") else parts.get("images")),
         "rollback": lambda: rollback(data),
         "exit": exit_app,
     }
@@ -157,6 +163,20 @@ def speaker_test(speaker: Any, language: Callable[[], str]) -> Callable[[], None
                               "restart it with speech on to test the speakers")
         lang = language()
         speaker.say(TEST_SENTENCE.get(lang, TEST_SENTENCE["en"]), lang)
+    return run
+
+
+# -- health ------------------------------------------------------------------------------------
+def health_check(settings: Settings, data: DataDir,
+                 shared: Callable[[], tuple[Microphone, Any]] | None = None,
+                 serving: Path | None = None) -> Callable[[], list[Check]]:
+    """The doctor's quick checks from inside the kiosk (``kiosk doctor --quick``): its own
+    microphone when it listens (``shared``, left open), its own memory counted as its own, the
+    content it was given with ``--content`` (``serving``) rather than the installed version."""
+
+    def run() -> list[Check]:
+        probe = Probe(settings, data, quick=True, listen=shared, in_app=True, serving=serving)
+        return run_checks(settings, data, quick=True, probe=probe)
     return run
 
 

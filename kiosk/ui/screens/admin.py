@@ -1,5 +1,6 @@
-"""Admin: PIN first; then microphone and speaker tests, engines and models, content version
-and rollback, recent errors, and exit (the only way out of the kiosk).
+"""Admin: PIN first; then microphone and speaker tests, content version and rollback, the
+health check (the doctor's quick checks), engines and models, recent errors, and exit (the
+only way out of the kiosk).
 
 What it does comes from ``app.admin_info`` (built by ``ui.admin``); the tests and the
 rollback run on threads and report back through ``mainthread``. Leaving the screen locks it
@@ -18,6 +19,7 @@ from kivy.clock import mainthread
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.utils import escape_markup, get_hex_from_color
 
+from kiosk.doctor import MARKS, summary
 from kiosk.errors import KioskError
 from kiosk.ui.admin import error_lines
 from kiosk.ui.controller import View
@@ -49,6 +51,8 @@ class AdminScreen(KioskScreen):
     speaker_message = StringProperty("")
     rollback_running = BooleanProperty(False)
     rollback_message = StringProperty("")
+    health_running = BooleanProperty(False)
+    health_message = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -128,6 +132,8 @@ class AdminScreen(KioskScreen):
         self._type("")
         self.pin_message = ""
         self.mic_message = self.speaker_message = self.rollback_message = ""
+        self.health_message = ""
+        self.ids.health.clear_widgets()
 
     # -- panel: what it lists ----------------------------------------------------------------
     def _build_engines(self) -> None:
@@ -226,6 +232,38 @@ class AdminScreen(KioskScreen):
     def _rollback_done(self, message: str, error: str) -> None:
         self.rollback_running = False
         self.rollback_message = f"Rollback failed: {message}" if error else message
+
+    def check_health(self) -> None:
+        """The doctor's quick checks on a thread; one line per check, then the verdict."""
+        self.controller.touch()
+        action = self.info.get("doctor")
+        if action is None:
+            self.health_message = "This kiosk has no health check."
+            return
+        self.health_running = True
+        self.health_message = "Checking…"
+        self.ids.health.clear_widgets()
+        result: list[Any] = []
+        self._thread(lambda: result.extend(action()),
+                     lambda error: self._health_done(result, error))
+
+    def _health_done(self, checks: list[Any], error: str) -> None:
+        self.health_running = False
+        if error:
+            self.health_message = f"Health check failed: {error}"
+            return
+        theme = self.kiosk.theme
+        colours = {"ok": theme.fg, "warn": theme.notice, "fail": theme.talk, "skip": theme.muted}
+        box = self.ids.health
+        for check in checks:
+            colour = get_hex_from_color(colours.get(check.status, theme.fg))
+            fix = f" — {check.fix}" if check.fix and check.status in ("warn", "fail") else ""
+            box.add_widget(Body(
+                text=f"[font=DejaVuSans][color={colour}]{MARKS.get(check.status, '?')}[/color]"
+                     f"[/font]  [b]{escape_markup(check.name)}[/b]: "
+                     f"{escape_markup(check.detail + fix)}",
+                font_size=theme.small))
+        self.health_message = summary(checks).capitalize() + "."
 
     def exit(self) -> None:
         action = self.info.get("exit")
