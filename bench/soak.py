@@ -178,10 +178,17 @@ class Probe:
     """Objects the garbage collector tracks."""
 
 
+def _is_widget(thing: object) -> bool:
+    try:
+        return isinstance(thing, Widget)
+    except ReferenceError:  # a weak proxy whose object is gone
+        return False
+
+
 def probe() -> Probe:
     gc.collect()
     objects = gc.get_objects()
-    live = sum(1 for o in objects if isinstance(o, Widget))
+    live = sum(1 for o in objects if _is_widget(o))
     in_window = sum(sum(1 for _ in child.walk(restrict=True)) for child in Window.children)
     return Probe(status_kb("VmRSS"), threading.active_count(), in_window, live,
                  sum(1 for e in Clock.get_events() if e.loop), len(objects))

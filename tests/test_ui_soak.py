@@ -44,11 +44,6 @@ def test_a_hundred_visits_leave_nothing_behind(rig: Rig) -> None:
     assert result.growth < SHORT_GROWTH_LIMIT, f"RSS grew {result.growth * 100:.1f} %"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="Kivy 2.3.1's ScrollView."
-                   "update_from_scroll fbinds "
-                   "'bar_color' on every scroll update and unbinds once 0.5 s later, so each "
-                   "answer leaves bindings behind; fix in kiosk/ui: a ScrollView subclass "
-                   "whose update_from_scroll funbinds it first")
 def test_answers_do_not_pile_up_scroll_bar_bindings(rig: Rig) -> None:
     visits = Visits(rig, seed=3)
     scrolls = [w for screen in rig.kiosk.app.root.screens for w in screen.walk()

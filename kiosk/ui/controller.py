@@ -104,14 +104,16 @@ class Controller:
         self.errors: deque[tuple[float, str]] = deque(maxlen=20)
         """Recent faults, newest last (wall-clock time, message) — for the admin screen."""
         self.turns = 0
-        """Turns finished since start (for soak tests)."""
+        """Turns run to their end since start (for soak tests; cancelled ones not counted)."""
         pipeline.listener = self._on_event
         self._lock = threading.Lock()
         self._content_lock = threading.Lock()
         self._view = View(lang=pipeline.session.language, content=content)
         self._last_touch = clock()
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
-        self._busy = threading.Event()
+        self._queued = 0
+        """Jobs submitted and not finished (``busy`` while above zero)."""
+        self._queued_lock = threading.Lock()
         self._turn = 0
         """Bumped by every new turn and every way out of one (cancel, home, browse, reset):
         a job or an event of an older turn is dropped."""
@@ -133,7 +135,7 @@ class Controller:
     @property
     def busy(self) -> bool:
         """A turn is running (listening, answering or speaking)."""
-        return self._busy.is_set()
+        return self._queued > 0
 
     # -- what the visitor does (UI thread; never blocks) ---------------------------------
     def touch(self) -> None:
@@ -294,7 +296,8 @@ class Controller:
         self.pipeline.cancel()
 
     def _submit(self, job: Callable[[], None]) -> None:
-        self._busy.set()
+        with self._queued_lock:
+            self._queued += 1
         turn = self._turn
         self._jobs.put(lambda: self._run(turn, job))
 
@@ -303,13 +306,13 @@ class Controller:
             return  # cancelled before it started
         self._running = turn
         job()
+        self.turns += 1
 
     def _work(self) -> None:
         while True:
             job = self._jobs.get()
             if job is None:
                 return
-            self._busy.set()
             try:
                 job()
             except SpeechError as exc:
@@ -320,10 +323,9 @@ class Controller:
                 log.exception("turn failed")
                 self._fault(f"{type(exc).__name__}: {exc}")
             finally:
-                self.turns += 1
                 self._last_touch = self.clock()
-                if self._jobs.empty():
-                    self._busy.clear()
+                with self._queued_lock:
+                    self._queued -= 1
 
     def _voice_turn(self, lang: str) -> None:
         assert self.listen is not None

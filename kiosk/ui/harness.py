@@ -19,10 +19,11 @@ os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kiosk-kivy-"))
 
 from kivy.config import Config  # noqa: E402
 
-# The offscreen drawing surface keeps the size the window opened with: open it as large as the
-# largest size tested (1920×1080 both ways), then each kiosk resizes the window down.
-Config.set("graphics", "width", "1920")
-Config.set("graphics", "height", "1920")
+# (The offscreen drawing surface keeps the size the window opened with, so screenshots draw
+# the app into a buffer of its own: see ``OffscreenKiosk.screenshot``. A small first window
+# keeps every frame cheap.)
+Config.set("graphics", "width", "800")
+Config.set("graphics", "height", "480")
 Config.set("kivy", "exit_on_escape", "0")
 
 from kivy.base import EventLoop  # noqa: E402
@@ -143,8 +144,7 @@ class OffscreenKiosk:
         """A PNG of the window as it is now."""
         self.frames(3)
         path.parent.mkdir(parents=True, exist_ok=True)
-        written = Window.screenshot(name=str(path))
-        Path(written).replace(path)
+        self.app.root.export_to_png(str(path))  # any window size (see the note at the top)
         return path
 
     def close(self) -> None:

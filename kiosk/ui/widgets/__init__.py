@@ -7,6 +7,7 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 
@@ -40,3 +41,13 @@ class ExhibitCard(ButtonBehavior, BoxLayout):
     title = StringProperty("")
     artist = StringProperty("")
     source = StringProperty("")
+
+
+class KioskScrollView(ScrollView):
+    """Kivy's ScrollView without its binding leak: Kivy 2.3.1 binds ``bar_color`` on every
+    scroll update and unbinds it once, half a second later, so each answer shown left
+    bindings behind (found by the soak, ``bench/soak.py``)."""
+
+    def update_from_scroll(self, *largs: object) -> None:
+        self.funbind("bar_color", self._change_bar_color)
+        super().update_from_scroll(*largs)
