@@ -201,6 +201,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.headless:  # voice only: the listening loop, captions in the terminal, never ends
+        from kiosk.systemd import log_to_stderr
+
+        log_to_stderr()
         args.once = args.json = args.no_speak = False
         return _listen(args)
     from kiosk.ui.launch import run_app
@@ -582,11 +585,16 @@ def _listen(args: argparse.Namespace) -> int:
     from kiosk.pipeline import Pipeline
     from kiosk.runtime import open_answerer
     from kiosk.session import Session
+    from kiosk.systemd import Notifier
     from kiosk.tts.espeak import EspeakSynth
     from kiosk.tts.speaker import EspeakSpeaker
 
     settings = _settings(args)
     data = _data(args)
+    # Under systemd (kiosk-headless.service): ready once listening; the watchdog is pinged by
+    # each loop and each pipeline event (levels while listening, captions while speaking), so
+    # only a turn stuck for longer than WatchdogSec gets the kiosk restarted.
+    notifier = Notifier()
     answerer, content = open_answerer(settings, data, args.content)
     museum = content.pack.museum
     asr, au, sp = settings.asr, settings.audio, settings.speech
@@ -632,6 +640,7 @@ def _listen(args: argparse.Namespace) -> int:
     insights = InsightsLog(data, settings.insights)  # no files at all when disabled
 
     def listener(event: PipelineEvent) -> None:
+        notifier.watchdog()
         try:
             show(event)
         finally:
@@ -645,8 +654,10 @@ def _listen(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{museum.name.get(session.language, '')} — listening (Ctrl-C to stop)")
     last_turn = time.monotonic()
+    notifier.ready(f"listening, content {content.label}")
     try:
         while True:
+            notifier.watchdog()
             if time.monotonic() - last_turn > settings.session.idle_reset_s and (
                     session.history or session.current_exhibit):
                 session.reset()  # the visitor left: nothing about them remains
@@ -672,6 +683,7 @@ def _listen(args: argparse.Namespace) -> int:
             if args.once:
                 return 0 if turn is not None else 1
     finally:
+        notifier.stopping()
         mic.close()
         if synth is not None:
             synth.close()

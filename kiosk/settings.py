@@ -179,6 +179,19 @@ class UiSettings:
         "2468", "PIN of the admin screen (long-press the top-left corner); change it.")
     admin_hold_s: float = setting(
         3.0, "Seconds the top-left corner must be held to open the admin screen.")
+    rotation: int = setting(
+        0, "Turn the picture by 0, 90, 180 or 270 degrees (a portrait screen mounted sideways)"
+        "; touches are turned with it.")
+    blank_from: str = setting(
+        "", "Time the screen goes black each day, \"HH:MM\" (e.g. \"19:00\"); empty: never. "
+        "A touch wakes it; on a Raspberry Pi the display is also switched off.")
+    blank_until: str = setting(
+        "", "Time the screen wakes by itself, \"HH:MM\" (e.g. \"09:30\"; earlier than "
+        "blank_from means the next morning); set with blank_from.")
+    touch: str = setting(
+        "hidinput", "How the full-screen kiosk on the console reads the touchscreen: hidinput "
+        "or mtdev (Kivy reads /dev/input/event* itself, multitouch), or sdl (touches arrive "
+        "from SDL as a mouse, one finger). Under cage or a desktop SDL is always used.")
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,20 @@ line saying what to do; once running, faults are calm screens (``ui.controller``
 
 from __future__ import annotations
 
+import faulthandler
 import glob
+import logging
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.errors import KioskError
+from kiosk.errors import KioskError, SettingsError
 from kiosk.paths import DataDir
 from kiosk.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class DisplayError(KioskError):
@@ -40,9 +45,33 @@ def display_problem(environ: dict[str, str] | None = None,
             "machine with a screen")
 
 
-def prepare_kivy(data: DataDir, fullscreen: bool, size: tuple[int, int] | None = None) -> None:
+ROTATIONS = (0, 90, 180, 270)
+TOUCH = ("hidinput", "mtdev", "sdl")
+
+
+def on_console(environ: dict[str, str] | None = None) -> bool:
+    """Whether SDL will draw through KMS/DRM with no desktop (the kiosk on a Pi's console)."""
+    env = os.environ if environ is None else environ
+    driver = env.get("SDL_VIDEODRIVER", "")
+    if driver:
+        return driver == "kmsdrm"
+    return not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def prepare_kivy(data: DataDir, fullscreen: bool, size: tuple[int, int] | None = None,
+                 rotation: int = 0, touch: str = "hidinput") -> None:
     """Kivy's settings, before Kivy is first imported: no argv parsing, its files in the
-    data directory, our window size."""
+    data directory, our window size, and no way out but the admin screen.
+
+    Full screen on the console, Kivy reads the touchscreen itself (``probesysfs`` finds
+    /dev/input/event* devices that report multitouch, read with ``touch`` = hidinput or mtdev)
+    and SDL stops turning touches into mouse clicks (else every tap would arrive twice); a
+    mouse still works. Elsewhere (a desktop, cage) touches come from SDL as a mouse.
+    """
+    if rotation not in ROTATIONS:
+        raise SettingsError(f"[ui] rotation = {rotation} — use 0, 90, 180 or 270")
+    if touch not in TOUCH:
+        raise SettingsError(f"[ui] touch = {touch!r} — use hidinput, mtdev or sdl")
     home = data.root / "kivy"
     home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("KIVY_HOME", str(home))
@@ -50,11 +79,28 @@ def prepare_kivy(data: DataDir, fullscreen: bool, size: tuple[int, int] | None =
     os.environ.setdefault("KIVY_LOG_MODE", "MIXED")  # Kivy must not take over stderr
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+    # SDL2 only: when it cannot open the screen, Kivy must say why, not try X11 instead.
+    os.environ.setdefault("KIVY_WINDOW", "sdl2")
+    console = fullscreen and on_console() and touch != "sdl"
+    if console:
+        os.environ.setdefault("SDL_TOUCH_MOUSE_EVENTS", "0")
     from kivy.config import Config
 
+    # No way out and nothing to open: Escape does not quit, no inspector, screenshot or
+    # rotation keys from a [modules] line in KIVY_HOME's config.ini (F1's settings panel is
+    # refused by KioskApp.open_settings).
     Config.set("kivy", "exit_on_escape", "0")
+    for module in Config.options("modules"):
+        Config.remove_option("modules", module)
+    Config.set("graphics", "rotation", str(rotation))
     Config.set("input", "mouse", "mouse,disable_multitouch")
+    for name in Config.options("input"):
+        if name != "mouse":
+            Config.remove_option("input", name)
+    if console:
+        Config.set("input", "touch_%(name)s", f"probesysfs,provider={touch}")
     if fullscreen:
+        Config.set("kivy", "desktop", "0")  # touch, not keyboard focus and window actions
         Config.set("graphics", "fullscreen", "auto")
         Config.set("graphics", "borderless", "1")
         Config.set("graphics", "show_cursor", "0")
@@ -178,28 +224,62 @@ def _speaker(settings: Settings) -> Any:
 def run_app(settings: Settings, data: DataDir, content: Path | None, windowed: bool,
             size: tuple[int, int] | None = None, exit_after_s: float | None = None) -> int:
     """Open the kiosk's window (full screen unless ``windowed``) and run until exit (the admin
-    screen's Exit, or after ``exit_after_s`` for smoke checks)."""
+    screen's Exit, SIGTERM from ``systemctl stop``, or after ``exit_after_s`` for smoke
+    checks). Under systemd it reports READY, pings the watchdog and logs one line per event
+    (``kiosk.systemd``)."""
+    from kiosk.systemd import Notifier, log_to_stderr
+    from kiosk.ui.blanking import Blanker, BlankSchedule, DisplayPower
+
+    log_to_stderr()
+    faulthandler.enable()  # the watchdog's SIGABRT on a frozen UI prints every thread's stack
     problem = display_problem()
     if problem:
         raise DisplayError(problem)
-    prepare_kivy(data, fullscreen=not windowed and settings.ui.fullscreen, size=size)
+    schedule = BlankSchedule.parse(settings.ui.blank_from, settings.ui.blank_until)
+    fullscreen = not windowed and settings.ui.fullscreen
+    prepare_kivy(data, fullscreen=fullscreen, size=size, rotation=settings.ui.rotation,
+                 touch=settings.ui.touch)
+    driver = os.environ.get("SDL_VIDEODRIVER") or "SDL's default video driver"
+    from kivy.core.window import Window  # the screen is taken now, before the models load
+
+    if Window is None:
+        raise DisplayError(f"the screen could not be opened with {driver} (Kivy's reason is "
+                           "logged above) — on the console check /dev/dri and that the user "
+                           "is in the video and render groups, or use kiosk-cage.service "
+                           "(deploy/README.md)")
+    notifier = Notifier()
+    notifier.status("loading content and models")
+    log.info("starting: %s, %s, content %s", "full screen" if fullscreen else "windowed",
+             driver, content or "installed version")
     parts = build_kiosk(settings, data, content)
+    from kivy.clock import Clock
+
     from kiosk.ui.app import KioskApp
 
     app = KioskApp(parts["controller"], images=parts["images"],
                    admin=admin_actions(settings, data, parts),
-                   admin_hold_s=settings.ui.admin_hold_s)
+                   admin_hold_s=settings.ui.admin_hold_s, notifier=notifier)
+    app.ready_status = f"showing {parts['content'].label}"
     app.on_exit += parts["closers"]
     app.watch = parts.get("watch")
+    if schedule.enabled:
+        app.blanker = Blanker(schedule, wake_s=settings.session.idle_reset_s)
+        app.display_power = DisplayPower()
     if exit_after_s is not None:
-        from kivy.clock import Clock
 
         def leave(_dt: float) -> None:
             print(f"kiosk: smoke check over after {exit_after_s:g} s: {app.frames} frames "
                   f"drawn, screen {app.screen.name!r}, content {parts['content'].label}")
             app.stop()
-        Clock.schedule_once(leave, exit_after_s)
+        # from the first frame: Kivy's clock has not ticked while the models loaded
+        Clock.schedule_once(lambda _dt: Clock.schedule_once(leave, exit_after_s), 0)
+
+    def terminate(signum: int, _frame: Any) -> None:  # systemctl stop: leave cleanly
+        log.info("stopping: %s", signal.Signals(signum).name)
+        Clock.schedule_once(lambda _dt: app.stop(), 0)
+    signal.signal(signal.SIGTERM, terminate)
     app.run()
+    log.info("stopped")
     return 0
 
 
