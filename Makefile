@@ -39,3 +39,9 @@ screenshots: setup
 # 10,000 simulated visits through the real app (offscreen), frame times while turns run, cold start
 soak: setup
 	$(BIN)/python bench/soak.py
+
+# The Ansible playbook (deploy/ansible/site.yml) for real against a Debian 12 chroot: two runs
+# (the second changed=0), --check, a room change (only the settings task + its handler). As root;
+# the base tarball is cached in ~/.cache/kiosk-ci. See deploy/ansible/README.md.
+test-ansible:
+	./deploy/ansible/test-playbook.sh
