@@ -40,6 +40,12 @@ screenshots: setup
 soak: setup
 	$(BIN)/python bench/soak.py
 
+# The Ansible playbook (deploy/ansible/site.yml) for real against a Debian 12 chroot: two runs
+# (the second changed=0), --check, a room change (only the settings task + its handler). As root;
+# the base tarball is cached in ~/.cache/kiosk-ci. See deploy/ansible/README.md.
+test-ansible:
+	./deploy/ansible/test-playbook.sh
+
 # deploy/install.sh for real in fresh Debian 12 chroots: install, a second run that changes
 # nothing, doctor + a question as the kiosk user, --uninstall/--purge; then deploy/wheelhouse.sh
 # and an --offline install with no network (unshare -n). As root; prints each step's time.
