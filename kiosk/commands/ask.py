@@ -1,0 +1,175 @@
+"""`kiosk ask`: typed questions (one, or an interactive prompt) and spoken ones from a WAV
+file, answered as the kiosk would; also how an answer is shown in a terminal (``_show``, with
+its source line and follow-up questions) or as JSON (``_answer_json``), shared with ``listen``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from kiosk.cli import _data, _settings
+from kiosk.content.model import Pack, pick
+from kiosk.events import Answer, AnswerKind
+from kiosk.settings import Settings
+
+
+def _answer_json(question: str, lang: str, answer: Answer, ms: float) -> dict[str, Any]:
+    return {
+        "question": question, "lang": lang, "kind": str(answer.kind),
+        "got": answer.source.ref if answer.kind is AnswerKind.ANSWER else None,
+        "text": answer.text, "answer_lang": answer.lang, "notice": answer.notice,
+        "source": {**asdict(answer.source), "kind": str(answer.source.kind)},
+        "confidence": answer.confidence, "out_of_scope": answer.out_of_scope,
+        "suggestions": [asdict(s) for s in answer.suggestions], "latency_ms": round(ms, 2),
+    }
+
+
+_WORDING = {  # source line, practical info, the label of follow-up questions
+    "en": ("from the museum's notes on", "visitor information", {"answer": "You could ask"}),
+    "fr": ("d'après les notes du musée sur", "informations pratiques",
+           {"answer": "Vous pouvez demander"}),
+    "es": ("según las notas del museo sobre", "información práctica",
+           {"answer": "Puede preguntar"}),
+}
+
+
+def _show(answer: Answer, pack: Pack) -> None:
+    if answer.notice:
+        print(answer.notice)
+    print(answer.text)
+    src = answer.source
+    if answer.kind is AnswerKind.ANSWER:
+        notes, info, _ = _WORDING.get(answer.lang, _WORDING["en"])
+        exhibit = pack.exhibit(src.exhibit_id) if src.exhibit_id else None
+        if exhibit is not None:
+            title, _ = pick(exhibit.title, answer.lang, pack.museum.default_language)
+            where = f"{notes} “{title}”"
+        else:
+            where = f"{info} ({src.faq_id})"
+        print(f"  — {where}, {src.detail} · {answer.confidence:.2f}")
+    if answer.suggestions and answer.kind is AnswerKind.ANSWER:
+        label = _WORDING.get(answer.lang, _WORDING["en"])[2]["answer"]
+        print(f"  {label}{' :' if answer.lang == 'fr' else ':'}")
+    for s in answer.suggestions:
+        print(f"    • {s.label}")
+
+
+def _explain(answerer: Any, question: str, lang: str, about: str | None) -> None:
+    from kiosk.events import Question
+
+    ev = answerer.explain(Question(question, lang), about)
+    named = {k: round(v, 2) for k, v in ev.mentions.titles.items() if v >= 0.3}
+    print(f"[explain] names: {named} artists: {sorted(ev.mentions.artists)} "
+          f"subject: {ev.target} choices: {ev.choices}")
+    print("[explain] intents: " + ", ".join(f"{k} {v:.2f}" for k, v in
+                                         sorted(ev.intent.items(), key=lambda kv: -kv[1])))
+    for c in ev.candidates[:8]:
+        print(f"[explain]   {c.score:.3f} {c.kind:<11} {c.ref} {c.item}")
+
+
+def _say(settings: Settings, answer: Answer, out: Path) -> None:
+    """Speak the answer (notice and text) into a WAV file."""
+    from kiosk.audio.wav import write_wav
+    from kiosk.tts.espeak import EspeakSynth
+
+    sp = settings.speech
+    synth = EspeakSynth(rate=sp.rate, volume=sp.volume, timeout_s=sp.timeout_s)
+    try:
+        text = f"{answer.notice} {answer.text}".strip()
+        write_wav(out, synth.synthesize(text, answer.lang))
+    finally:
+        synth.close()
+
+
+def _ask_audio(args: argparse.Namespace, settings: Settings, answerer: Any, content: Any,
+               session: Any) -> int:
+    from kiosk.asr.engines import load_recognizers
+    from kiosk.asr.vocabulary import phrases
+    from kiosk.audio.wav import read_wav
+    from kiosk.pipeline import Pipeline
+
+    asr = settings.asr
+    recognizer = load_recognizers(asr, _data(args), content.pack, session.languages)
+    start = time.perf_counter()
+    audio = read_wav(args.audio)
+    read_ms = round((time.perf_counter() - start) * 1000, 2)
+    if args.about:
+        session.current_exhibit = args.about
+    hotwords = tuple(phrases(content.pack, asr.whisper_hotwords)) if asr.whisper_hotwords else ()
+    pipeline = Pipeline(answerer, session, recognizer, hotwords,
+                        detect_language=asr.detect_language and not args.lang)
+    transcript, answer, timings = pipeline.ask_audio(audio, args.lang)
+    timings = {"read": read_ms, **timings}
+    if args.say:
+        start = time.perf_counter()
+        _say(settings, answer, args.say)
+        timings["speech"] = round((time.perf_counter() - start) * 1000, 2)
+    if args.json:
+        out = _answer_json(transcript.text, transcript.lang, answer, timings["answer"])
+        out.update(transcript=transcript.text, detected_language=transcript.lang,
+                   language_probability=round(transcript.language_probability, 3),
+                   audio_s=round(transcript.audio_s, 2), timings_ms=timings)
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(f"« {transcript.text} » ({transcript.lang}, {transcript.audio_s:.1f} s of audio; "
+              + ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items()) + ")")
+        _show(answer, content.pack)
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    """Curators testing questions: nothing asked here goes to the insights log."""
+    from kiosk.runtime import open_answerer
+    from kiosk.session import Session
+
+    settings = _settings(args)
+    answerer, content = open_answerer(settings, _data(args), args.content)
+    museum = content.pack.museum
+    session = Session(settings.session.language or museum.default_language,
+                      sorted({*museum.languages, "fr", "en", "es"}))
+    if args.audio:
+        return _ask_audio(args, settings, answerer, content, session)
+    if args.question:
+        start = time.perf_counter()
+        answer = session.ask(answerer, args.question, args.lang, args.about)
+        ms = (time.perf_counter() - start) * 1000
+        if args.explain:
+            _explain(answerer, args.question, session.language, args.about)
+        if args.say:
+            _say(settings, answer, args.say)
+        if args.json:
+            print(json.dumps(_answer_json(args.question, session.language, answer, ms),
+                             ensure_ascii=False, indent=2))
+        else:
+            _show(answer, content.pack)
+        return 0
+    name = museum.name.get(session.language, "")
+    print(f"{name} — {content.label}\nType a question (:lang fr|en|es, :reset, :quit).")
+    print(answerer.replies.greeting(session.language))
+    about = args.about
+    while True:
+        try:
+            line = input("> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not line:
+            continue
+        if line in (":quit", ":q", ":exit"):
+            return 0
+        if line == ":reset":
+            session.reset()
+            print("(new visitor)")
+            continue
+        if line.startswith(":lang"):
+            session.language = line.split()[-1]
+            args.lang = session.language
+            continue
+        answer = session.ask(answerer, line, args.lang, about)
+        about = None
+        _show(answer, content.pack)

@@ -1,0 +1,178 @@
+"""`kiosk content …`: validate and build packs, make signing keys, import a CSV export, and
+manage the versions installed on this kiosk (sync, with ``--watch``; rollback; status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from kiosk.cli import _data, _settings
+from kiosk.errors import KioskError
+from kiosk.paths import DataDir
+from kiosk.settings import default_settings_path
+
+
+def _content_sync(args: argparse.Namespace, data: DataDir) -> int:
+    import signal
+    import threading
+
+    from kiosk.content import keys
+    from kiosk.content import sync as versions
+    from kiosk.content.unpack import Limits
+    from kiosk.content.watch import poll_source
+    from kiosk.models import get_spec
+
+    settings = _settings(args)
+    keep = settings.content.keep if args.keep is None else args.keep
+    if keep < 0:
+        raise KioskError(f"--keep {keep}: give 0 or more old versions to keep")
+    if args.interval <= 0:
+        raise KioskError(f"--interval {args.interval}: give a number of seconds above 0")
+    spec = get_spec(settings.models.encoder)
+    settings_file = getattr(args, "settings", None) or default_settings_path()
+    base = Path(settings_file).parent if settings_file else None  # keys relative to it
+    trusted = keys.trusted_keys(settings.content.trusted_keys, base)
+    limits = Limits.mb(settings.content.max_file_mb, settings.content.max_total_mb)
+    seen: set[str] = set()
+
+    def once() -> None:
+        print(versions.sync(data, args.source, spec.id, spec.files[0].sha256, keep,
+                            trusted=trusted, limits=limits, report=print, seen=seen),
+              flush=True)
+        current = versions.current_version(data)
+        if current:
+            seen.add(current)
+
+    if not args.watch:
+        once()
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def step() -> None:
+        try:
+            once()
+        except KioskError as exc:
+            print(f"kiosk: {exc}", file=sys.stderr, flush=True)
+
+    print(f"watching {args.source} every {args.interval:g} s (Ctrl-C to stop)", flush=True)
+    try:
+        poll_source(args.source, step, args.interval, stop)
+    except KeyboardInterrupt:
+        pass
+    print("stopped watching", flush=True)
+    return 0
+
+
+def _content_versions(args: argparse.Namespace) -> int:
+    from kiosk.content import sync as versions
+
+    data = _data(args)
+    if args.action == "sync":
+        return _content_sync(args, data)
+    if args.action == "rollback":
+        print(versions.rollback(data))
+        return 0
+    installed = versions.list_versions(data)
+    if args.json:
+        print(json.dumps({"folder": str(data.versions), "current": versions.current_version(data),
+                          "previous": versions.previous_version(data), "versions": [
+                              {**asdict(v), "path": str(v.path),
+                               "installed": v.installed.strftime("%Y-%m-%dT%H:%M:%SZ")}
+                              for v in installed]}, ensure_ascii=False, indent=2))
+        return 0
+    if not installed:
+        print(f"no content installed in {data.versions} — install a bundle with "
+              "`kiosk content sync SRC`")
+        return 0
+    for v in installed:
+        role = "current" if v.current else "previous" if v.previous else "kept"
+        built = v.built[:16].replace("T", " ")
+        print(f"{role + ':':<10}{v.id[:12]}  {v.museum}, {v.exhibits} exhibits — built "
+              f"{built} UTC, installed {v.installed:%Y-%m-%d %H:%M} UTC")
+        if v.source:
+            signed = f", signed by key {v.signed_by}" if v.signed_by else ", not signed"
+            print(f"{'':<10}from {v.source} (synced {v.synced[:16].replace('T', ' ')} UTC"
+                  f"{signed})")
+    if versions.current_version(data) is None:
+        print("no current version — `kiosk content sync SRC` to install one")
+    print(f"folder: {data.versions}")
+    return 0
+
+
+def _content_build(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+
+    from rich.progress import Progress
+
+    from kiosk.content.bundle import build
+    from kiosk.content.unpack import write_archive
+    from kiosk.qa.encoder import load_encoder
+
+    settings = _settings(args)
+    encoder = load_encoder(_data(args), settings.models.encoder, settings.models.threads)
+    start = time.perf_counter()
+    out = args.output
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".kiosk-build-", dir=out.parent)) if args.archive \
+        else None
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("encoding", total=None)
+            manifest = build(args.pack, tmp / "bundle" if tmp else out, encoder,
+                             lambda done, total: bar.update(task, completed=done, total=total),
+                             sign=args.sign)
+        if tmp is not None:
+            out = write_archive(tmp / "bundle", out)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    counts = manifest["counts"]
+    signed = " signed," if args.sign else ""
+    print(f"built {out}: bundle {manifest['id'][:12]} —{signed} {counts['exhibits']} exhibits, "
+          f"{counts['faq']} FAQ entries, {counts['texts']} texts, "
+          f"{len(manifest['files'])} files, {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _content(args: argparse.Namespace) -> int:
+    from kiosk.content.loader import load_pack
+
+    if args.action in ("sync", "rollback", "status"):
+        return _content_versions(args)
+    if args.action == "import-csv":
+        from kiosk.content.importer import run_import
+
+        return run_import(args.export, args.map, args.output)
+    if args.action == "validate":
+        pack, issues = load_pack(args.pack)
+        for issue in issues:
+            print(f"{args.pack}/{issue}")
+        errors = sum(i.error for i in issues)
+        warnings = len(issues) - errors
+        if pack is not None:
+            print(f"{args.pack}: valid — {len(pack.exhibits)} exhibits, {len(pack.faq)} FAQ "
+                  f"entries, languages {', '.join(pack.museum.languages)}"
+                  + (f" ({_count(warnings, 'warning')})" if warnings else ""))
+            return 0
+        print(f"{args.pack}: {_count(errors, 'error')}, {_count(warnings, 'warning')} — fix "
+              "the errors above and run this again")
+        return 1
+    if args.action == "keygen":
+        from kiosk.content.keys import generate
+
+        private, public, kid = generate(args.output)
+        print(f"key {kid}: private {private} (keep it secret, on the curators' machine), "
+              f"public {public} (list it in [content] trusted_keys on every kiosk)")
+        return 0
+    return _content_build(args)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -1,0 +1,130 @@
+"""`kiosk listen` (and `kiosk run --headless`): answer spoken questions from the microphone,
+aloud, in a loop — levels and captions in the terminal or one JSON object per turn, the
+insights log fed, systemd told when it is ready and pinged by its watchdog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from kiosk.cli import _data, _settings
+from kiosk.commands.ask import _answer_json, _show
+from kiosk.errors import AudioError
+
+
+def _listen(args: argparse.Namespace) -> int:
+    from kiosk.asr.engines import load_recognizers
+    from kiosk.audio.devices import Microphone, Speakers
+    from kiosk.audio.endpoint import EndPointer
+    from kiosk.audio.vad import SileroVad
+    from kiosk.events import EventType, PipelineEvent
+    from kiosk.insights.log import InsightsLog
+    from kiosk.pipeline import Pipeline
+    from kiosk.runtime import open_answerer
+    from kiosk.session import Session
+    from kiosk.systemd import Notifier
+    from kiosk.tts.espeak import EspeakSynth
+    from kiosk.tts.speaker import EspeakSpeaker
+
+    settings = _settings(args)
+    data = _data(args)
+    # Under systemd (kiosk-headless.service): ready once listening; the watchdog is pinged by
+    # each loop and each pipeline event (levels while listening, captions while speaking), so
+    # only a turn stuck for longer than WatchdogSec gets the kiosk restarted.
+    notifier = Notifier()
+    answerer, content = open_answerer(settings, data, args.content)
+    museum = content.pack.museum
+    asr, au, sp = settings.asr, settings.audio, settings.speech
+    session = Session(args.lang or settings.session.language or museum.default_language,
+                      sorted({*museum.languages, "fr", "en", "es"}))
+    recognizer = load_recognizers(asr, data, content.pack, session.languages)
+    synth = None if args.no_speak else EspeakSynth(rate=sp.rate, volume=sp.volume,
+                                                   timeout_s=sp.timeout_s)
+    speaker = EspeakSpeaker(synth, Speakers(au.output_device)) if synth else None
+    tty = sys.stdout.isatty() and not args.json
+    partial = [""]
+
+    def show(event: PipelineEvent) -> None:
+        if args.json and event.type in (EventType.LISTENING_STARTED, EventType.HEARD_NOTHING):
+            print(json.dumps({"event": str(event.type)}), flush=True)
+        elif args.json and event.type is EventType.PARTIAL_TRANSCRIPT:
+            print(json.dumps({"event": "partial", "text": event.text}, ensure_ascii=False),
+                  flush=True)
+        elif args.json and event.type is EventType.ERROR:
+            print(json.dumps({"event": "error", "text": event.text}, ensure_ascii=False),
+                  flush=True)
+        elif tty and event.type is EventType.LEVEL:
+            meter = "█" * int(event.value * 20)
+            print(f"\r🎤 {meter:<20} {partial[0][-50:]}", end="", flush=True)
+        elif event.type is EventType.PARTIAL_TRANSCRIPT and not args.json:
+            partial[0] = event.text
+            if not tty:
+                print(f"… {event.text}", flush=True)
+        elif event.type is EventType.ERROR and not args.json:
+            print(f"\r{event.text}" + " " * 30, file=sys.stderr, flush=True)
+        elif event.type is EventType.HEARD_NOTHING and not args.json:
+            print("\r(heard nothing)" + " " * 30)
+        elif event.type is EventType.TRANSCRIPT and not args.json:
+            partial[0] = ""
+            print(f"\r« {event.text} »" + " " * 60)
+        elif event.type is EventType.ANSWER and event.answer and not args.json:
+            _show(event.answer, content.pack)  # shown before and while it is spoken
+
+    def endpointer() -> EndPointer:
+        return EndPointer(threshold=au.vad_threshold, trailing_silence_ms=au.trailing_silence_ms,
+                          max_utterance_s=au.max_utterance_s, no_speech_s=au.no_speech_s)
+
+    insights = InsightsLog(data, settings.insights)  # no files at all when disabled
+
+    def listener(event: PipelineEvent) -> None:
+        notifier.watchdog()
+        try:
+            show(event)
+        finally:
+            insights.observe(event)
+
+    pipeline = Pipeline(answerer, session, recognizer, listener=listener,
+                        detect_language=asr.detect_language and not args.lang,
+                        speaker=speaker, endpointer=endpointer)
+    mic = Microphone(au.input_device)
+    vad = SileroVad()
+    if not args.json:
+        print(f"{museum.name.get(session.language, '')} — listening (Ctrl-C to stop)")
+    last_turn = time.monotonic()
+    notifier.ready(f"listening, content {content.label}")
+    try:
+        while True:
+            notifier.watchdog()
+            if time.monotonic() - last_turn > settings.session.idle_reset_s and (
+                    session.history or session.current_exhibit):
+                session.reset()  # the visitor left: nothing about them remains
+                if not args.json:
+                    print("\r(new visit)" + " " * 40, flush=True)
+            try:
+                turn = pipeline.ask_by_voice(mic, vad, args.lang)
+            except AudioError:  # already shown (ERROR event); wait for the device to return
+                if args.once:
+                    return 1
+                time.sleep(mic.reopen_s)
+                continue
+            if turn is not None:
+                last_turn = time.monotonic()
+                transcript, answer, timings = turn
+                if args.json:
+                    out = _answer_json(transcript.text, transcript.lang, answer,
+                                       timings["answer"])
+                    out.update(transcript=transcript.text, detected_language=transcript.lang,
+                               audio_s=round(transcript.audio_s, 2), timings_ms=timings,
+                               spoken=speaker is not None)
+                    print(json.dumps(out, ensure_ascii=False), flush=True)
+            if args.once:
+                return 0 if turn is not None else 1
+    finally:
+        notifier.stopping()
+        mic.close()
+        if synth is not None:
+            synth.close()
+        insights.close()
