@@ -1,0 +1,179 @@
+"""The doctor's checks of the kiosk's own parts, then of the whole: every configured model
+(sizes, and sha256 unless quick), the content version it would serve, and one question end to
+end — answered by the real answerer, said by espeak-ng, heard back by the recognizer.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kiosk.doctor.check import FAIL, OK, SKIP, WARN, Check, Probe, _split
+
+WHO_PAINTED = {"en": "Who painted {}?", "fr": "Qui a peint {} ?", "es": "¿Quién pintó {}?"}
+
+
+# -- models and content ------------------------------------------------------------------------
+def configured_models(p: Probe) -> list[str]:
+    """Catalog ids the settings use: the encoder and each language's recognizer."""
+    from kiosk.asr.engines import engine_map
+
+    languages = p.found.get("languages") or ["fr", "en", "es"]
+    asr = engine_map(p.settings.asr, languages)
+    return list(dict.fromkeys([p.settings.models.encoder, p.settings.asr.engine, *asr.values()]))
+
+
+def check_model(p: Probe, model_id: str) -> Check:
+    """Every file of the model present, at its size and (unless quick) its sha256."""
+    from kiosk import models
+
+    name = f"model {model_id}"
+    spec = models.get_spec(model_id)
+    target, command = p.data.model_dir(model_id), models.install_command(spec)
+    files = {f.name: (f.size, f.sha256) for f in spec.files}
+    if spec.source.get("kind") == "archive":
+        try:
+            recorded = json.loads((target / models.MANIFEST).read_text(encoding="utf-8"))
+            files = {n: (f["size"], f["sha256"]) for n, f in recorded["files"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            files = {}
+    if not files or not any((target / n).exists() for n in files):
+        return Check(name, FAIL, f"not installed in {p.data.models}", f"run `{command}`")
+    for rel, (size, sha) in files.items():
+        path = target / rel
+        if not path.is_file() or path.stat().st_size != size:
+            return Check(name, FAIL, f"{rel} is missing or the wrong size",
+                         f"run `{command}` again")
+        if not p.quick and models.sha256_file(path) != sha:
+            return Check(name, FAIL, f"{rel} does not match its sha256 (damaged)",
+                         f"run `{command}` again")
+    how = "sizes checked (quick)" if p.quick else "sha256 verified"
+    return Check(name, OK, f"{len(files)} file{'s' * (len(files) != 1)}, {how}")
+
+
+def check_vad(p: Probe) -> Check:
+    """Silero VAD (inside faster-whisper), sha256-checked as the kiosk does at start-up."""
+    from kiosk.audio.vad import silero_path
+
+    silero_path()
+    return Check("model silero-vad", OK, "sha256 verified (inside faster-whisper)")
+
+
+def check_content(p: Probe) -> Check:
+    """The version the kiosk would serve: complete, every file matching, the right encoder."""
+    from kiosk import models
+    from kiosk.content import bundle
+    from kiosk.content.sync import current_version
+    from kiosk.errors import ContentError
+    from kiosk.runtime import default_content
+
+    if p.serving is not None and not (p.serving / bundle.MANIFEST).is_file():
+        return Check("content", OK, f"pack {p.serving} (given with --content; validated when "
+                     "the kiosk started)")
+    try:
+        folder = p.serving or default_content(p.data)
+        if p.serving is not None:
+            bundle.verify(folder)
+    except ContentError as exc:
+        return Check("content", FAIL, _split(str(exc))[0],
+                     "sync a bundle: `kiosk content sync SRC` (a bundle folder, archive or "
+                     "USB stick)")
+    manifest = bundle.read_manifest(folder)
+    p.found.update(content=folder, manifest=manifest, languages=manifest.get("languages"))
+    built = str(manifest.get("created", "?"))[:16].replace("T", " ") + " UTC"
+    what = (f"{folder.name[:12]}: {manifest.get('museum', '?')}, "
+            f"{manifest.get('counts', {}).get('exhibits', '?')} works, built {built}")
+    spec = models.get_spec(p.settings.models.encoder)
+    encoder = manifest.get("encoder") or {}
+    if encoder.get("id") != spec.id or encoder.get("sha256") != spec.files[0].sha256:
+        return Check("content", FAIL, f"{what}: built for encoder {encoder.get('id')}, the "
+                     f"kiosk uses {spec.id}", "build the bundle again with this encoder")
+    if p.serving is None and folder.name != current_version(p.data):
+        return Check("content", WARN, f"serving the previous version {what}: the current one "
+                     "is damaged", "sync the current bundle again (`kiosk content sync SRC`)")
+    return Check("content", OK, what)
+
+
+# -- end to end ----------------------------------------------------------------------------------
+def check_answer(p: Probe) -> Check:
+    """"Who painted <the first work on view>?" in the content's language, answered for real."""
+    from kiosk.events import AnswerKind, Question
+    from kiosk.runtime import open_answerer
+
+    if "content" not in p.found:
+        return Check("end-to-end", SKIP, "no content to ask about (see content)")
+    today = p.now().date()
+    answerer, opened = open_answerer(p.settings, p.data, p.found["content"], today=today)
+    pack = opened.pack
+    work = next((e for e in pack.exhibits if e.on_view(today)), None)
+    if work is None:
+        return Check("end-to-end", WARN, f"no work is on view on {today}",
+                     "check the clock and the content's on_view dates")
+    lang = pack.museum.default_language if pack.museum.default_language in WHO_PAINTED \
+        else "en"
+    title = work.title.get(lang) or next(iter(work.title.values()))
+    question = WHO_PAINTED[lang].format(title)
+    started = time.perf_counter()
+    answer = answerer.answer(Question(question, lang))
+    ms = (time.perf_counter() - started) * 1000
+    p.found.update(answerer=answerer, pack=pack, question=question, lang=lang, work=work.id,
+                   answer=answer.text)
+    asked = f"{question!r} → "
+    if answer.kind is not AnswerKind.ANSWER or answer.exhibit_id != work.id:
+        return Check("end-to-end", FAIL, f"{asked}{answer.kind} {answer.exhibit_id or ''}, "
+                     f"expected {work.id}", "try `kiosk ask` with that question; check the "
+                     "content and the qa settings")
+    return Check("end-to-end", OK, f"{asked}{answer.text!r} ({ms:.0f} ms)")
+
+
+@contextmanager
+def _synth(p: Probe) -> Iterator[Any]:
+    from kiosk.tts.espeak import EspeakSynth
+
+    sp = p.settings.speech
+    synth = EspeakSynth(rate=sp.rate, volume=sp.volume, timeout_s=sp.timeout_s)
+    try:
+        yield synth
+    finally:
+        synth.close()
+
+
+def check_speech(p: Probe) -> Check:
+    """The answer said by espeak-ng (not played)."""
+    if "answer" not in p.found:
+        return Check("speech", SKIP, "no answer to say (see end-to-end)")
+    if shutil.which("espeak-ng") is None:
+        return Check("speech", FAIL, "espeak-ng is not installed", "`apt install espeak-ng`")
+    with _synth(p) as synth:
+        started = time.perf_counter()
+        audio = synth.synthesize(p.found["answer"], p.found["lang"])
+        ms = (time.perf_counter() - started) * 1000
+    return Check("speech", OK, f"the answer as {len(audio) / 16000:.1f} s of audio in "
+                 f"{ms:.0f} ms ({synth.voices.get(p.found['lang'], synth.voices['en'])})")
+
+
+def check_recognition(p: Probe) -> Check:
+    """The question said by espeak-ng, heard by the language's recognizer, answered again.
+    A miss is a warning: synthetic speech is not a visitor (espeak-ng French, Whisper base)."""
+    from kiosk.asr.engines import engine_map, load_recognizers
+    from kiosk.events import Question
+
+    if "question" not in p.found or shutil.which("espeak-ng") is None:
+        return Check("recognition", SKIP, "no question to say (see end-to-end and speech)")
+    lang = p.found["lang"]
+    model_id = engine_map(p.settings.asr, [lang])[lang]
+    recognizers = load_recognizers(p.settings.asr, p.data, p.found["pack"], [lang])
+    with _synth(p) as synth:
+        audio = synth.synthesize(p.found["question"], lang)
+    heard = recognizers.transcribe(audio, lang).text.strip()
+    again = p.found["answerer"].answer(Question(heard, lang))
+    what = f"{model_id} heard {heard!r}"
+    if again.exhibit_id != p.found["work"]:
+        return Check("recognition", WARN, f"{what}: not the question asked",
+                     "synthetic speech is hard for it (README, Speech); try a real voice "
+                     "with `kiosk listen --once`")
+    return Check("recognition", OK, f"{what} → {p.found['work']}")
