@@ -40,6 +40,11 @@ screenshots: setup
 soak: setup
 	$(BIN)/python bench/soak.py
 
+# arm64 smoke test without hardware: an arm64 Debian root under qemu-user (as root; slow, not
+# part of `make test`; the root is cached in ~/.cache/kiosk-ci). See deploy/ARM64.md.
+test-arm64:
+	./deploy/test-arm64.sh
+
 # The Ansible playbook (deploy/ansible/site.yml) for real against a Debian 12 chroot: two runs
 # (the second changed=0), --check, a room change (only the settings task + its handler). As root;
 # the base tarball is cached in ~/.cache/kiosk-ci. See deploy/ansible/README.md.
