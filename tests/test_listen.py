@@ -80,13 +80,16 @@ def start_pulse(env: dict[str, str], fifo: Path) -> subprocess.Popen[bytes]:
          "-L", f"module-pipe-source source_name=mic file={fifo} format=s16le rate=16000 "
                "channels=1"], env=env, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
+        for _ in range(200):  # up, with its pipe source loaded (modules load one by one)
+            sources = subprocess.run(["pactl", "list", "short", "sources"], env=env,
+                                     capture_output=True, text=True)
+            if sources.returncode == 0 and "\tmic\t" in sources.stdout:
                 break
-            time.sleep(0.1)
+            time.sleep(0.05)
         for cmd in (["pactl", "set-default-source", "mic"],
                     ["pactl", "set-default-sink", "speakers"]):
-            subprocess.run(cmd, env=env, check=True, capture_output=True)
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            assert done.returncode == 0, (cmd, done.stderr, sources.stdout, daemon.poll())
     except BaseException:
         daemon.terminate()
         raise
@@ -182,13 +185,16 @@ def test_microphone_unplugged_mid_question_then_back(pulse: tuple[dict[str, str]
             event = lines[-1].get("event")
             if event == "listening-started" and daemon is None and len(lines) == 1:
                 feeder.say(question, pad_s=0.5)
-                half = len(feeder.queue) // 2
-                while len(feeder.queue) > half:  # (the pace of speech, even on a busy machine)
+                first = len(feeder.queue)
+                feeder.say(question, pad_s=0.0)  # said twice: seconds of speech still to come
+                cut = len(feeder.queue) - first // 2
+                while len(feeder.queue) > cut:  # (the pace of speech, even on a busy machine)
                     time.sleep(0.01)
-                # mid-question, still speaking: the microphone goes away
-                subprocess.run(["pulseaudio", "--kill"], env=env, capture_output=True)
+                # mid-question, still speaking: the sound server (the microphone) dies at once
+                subprocess.run(["pkill", "-KILL", "-f",
+                                f"module-pipe-source source_name=mic file={fifo}"])
                 feeder.stopped.set()
-                subprocess.run(["pkill", "-f", f"module-pipe-source source_name=mic file={fifo}"])
+                fifo.unlink(missing_ok=True)  # (a killed server leaves its pipe behind)
                 time.sleep(0.5)
                 daemon = start_pulse(env, fifo)  # ... and comes back
                 feeder = Feeder(fifo)
