@@ -52,6 +52,8 @@ class AttractScreen(KioskScreen):
             row.add_widget(button)
 
     def on_enter(self, *args: Any) -> None:
+        if self._loop is not None:  # (entered again without leaving: one loop, not two)
+            self._loop.cancel()
         self._loop = Clock.schedule_interval(self._next_invite, INVITE_EVERY_S)
 
     def on_leave(self, *args: Any) -> None:
