@@ -54,7 +54,13 @@ from kiosk.events import Transcript  # noqa: E402
 from kiosk.paths import DataDir, resolve_data_dir  # noqa: E402
 from kiosk.ports import Samples  # noqa: E402
 from kiosk.settings import Settings  # noqa: E402
-from kiosk.testing import EnergyVad, SamplesMicrophone, ScriptedRecognizer, WordSpeaker  # noqa: E402
+from kiosk.testing import (  # noqa: E402
+    EnergyVad,
+    ManualClock,
+    SamplesMicrophone,
+    ScriptedRecognizer,
+    WordSpeaker,
+)
 from kiosk.ui.controller import Controller, Screen  # noqa: E402
 from kiosk.ui.launch import build_kiosk  # noqa: E402
 
@@ -92,16 +98,6 @@ class BatchRecognizer:
         return self.scripted.transcribe(audio, lang, hotwords)
 
 
-class FakeClock:
-    """The controller's clock: time passes only when the soak says so (idle reset)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def noise(seconds: float, seed: int = 0) -> Samples:
     """A loud burst EnergyVad calls speech."""
     rng = np.random.default_rng(seed)
@@ -116,7 +112,7 @@ class Rig:
     controller: Controller
     recognizer: ScriptedRecognizer
     speaker: WordSpeaker
-    clock: FakeClock
+    clock: ManualClock
     audio: Samples = field(default_factory=lambda: noise(1.0))
     """What the microphone hears on the next turn (then silence)."""
     realtime: bool = False
@@ -140,7 +136,7 @@ def build_rig(recognizer: ScriptedRecognizer | None = None,
     recognizer = recognizer or ScriptedRecognizer([])
     pipeline.recognizer = BatchRecognizer(recognizer) if batch else recognizer
     pipeline.speaker = speaker or WordSpeaker()
-    clock = FakeClock()
+    clock = ManualClock()
     holder: list[Rig] = []
     controller = Controller(pipeline, parts["content"].pack,
                             idle_reset_s=settings.session.idle_reset_s,

@@ -6,7 +6,8 @@ Each fake has a real counterpart that is tested too:
 - ``SamplesMicrophone`` ↔ ``kiosk.audio.devices.Microphone`` (tested through PulseAudio);
 - ``FakeSpeakers`` ↔ ``kiosk.audio.devices.Speakers`` (tested through a PulseAudio null sink);
 - ``WordSpeaker`` ↔ ``kiosk.tts.speaker.EspeakSpeaker`` (espeak-ng into the null sink);
-- ``EnergyVad`` ↔ ``kiosk.audio.vad.SileroVad``.
+- ``EnergyVad`` ↔ ``kiosk.audio.vad.SileroVad``;
+- ``ManualClock`` ↔ ``time.monotonic`` (the controller's clock).
 """
 
 from __future__ import annotations
@@ -199,3 +200,14 @@ class EnergyVad:
 
     def reset(self) -> None:
         pass
+
+
+class ManualClock:
+    """A monotonic clock that moves only when told (``clock.now += 91``): idle resets
+    without waiting."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

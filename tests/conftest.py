@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,14 @@ def encoder(data_dir: DataDir):  # type: ignore[no-untyped-def]
         if os.environ.get("CI"):
             raise
         pytest.skip(f"real encoder not installed ({exc})")
+
+
+@pytest.fixture(scope="session")
+def demo(encoder: Any) -> Any:
+    """The demo pack opened with the real encoder (its texts encoded once per session)."""
+    from kiosk.runtime import open_content
+
+    return open_content(DEMO, encoder)
 
 
 @pytest.fixture(scope="session")

@@ -30,11 +30,9 @@ from kiosk.insights.report import read_turns, run_report, summarise
 from kiosk.paths import DataDir
 from kiosk.pipeline import Pipeline
 from kiosk.qa.answerer import KioskAnswerer
-from kiosk.runtime import open_content
 from kiosk.session import Session
 from kiosk.settings import InsightsSettings, Settings
 from kiosk.testing import EnergyVad, HashingEncoder, SamplesMicrophone, ScriptedRecognizer
-from tests.conftest import DEMO
 
 STORED = {"time", "lang", "text", "outcome", "out_of_scope", "source", "source_kind",
           "confidence", "timings_ms"}
@@ -75,11 +73,6 @@ def log_turns(data: Path, clock: Clock, events: Sequence[PipelineEvent]) -> None
 
 
 # -- the log -----------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def demo(encoder: Any) -> Any:
-    return open_content(DEMO, encoder)
-
 
 @pytest.mark.models
 def test_real_turns_are_logged_with_the_listed_fields_only(tmp_path: Path, demo: Any,

@@ -22,7 +22,13 @@ from kiosk.pipeline import Pipeline
 from kiosk.qa.answerer import KioskAnswerer
 from kiosk.runtime import open_content
 from kiosk.session import Session
-from kiosk.testing import EnergyVad, SamplesMicrophone, ScriptedRecognizer, WordSpeaker
+from kiosk.testing import (
+    EnergyVad,
+    ManualClock,
+    SamplesMicrophone,
+    ScriptedRecognizer,
+    WordSpeaker,
+)
 from kiosk.ui.controller import Controller, Screen
 from kiosk.ui.launch import display_problem
 from tests.conftest import DEMO, ROOT
@@ -30,24 +36,11 @@ from tests.conftest import DEMO, ROOT
 pytestmark = pytest.mark.models
 
 
-@pytest.fixture(scope="module")
-def demo(encoder: Any) -> Any:
-    return open_content(DEMO, encoder)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def burst(seconds: float = 1.0) -> np.ndarray:
     return np.random.default_rng(1).normal(0, 0.2, int(16000 * seconds)).astype(np.float32)
 
 
-def make_kiosk(demo: Any, encoder: Any, recognizer: Any = None, clock: Clock | None = None,
+def make_kiosk(demo: Any, encoder: Any, recognizer: Any = None, clock: ManualClock | None = None,
                realtime: bool = False, word_s: float = 0.0) -> harness.OffscreenKiosk:
     answerer = KioskAnswerer(demo.pack, demo.units, demo.vectors, encoder)
     museum = demo.pack.museum
@@ -59,7 +52,7 @@ def make_kiosk(demo: Any, encoder: Any, recognizer: Any = None, clock: Clock | N
         return SamplesMicrophone(burst(), silence_s=2.0, realtime=realtime), EnergyVad()
 
     controller = Controller(pipeline, demo.pack, idle_reset_s=90, listen=listen,
-                            clock=clock or Clock(), content="demo")
+                            clock=clock or ManualClock(), content="demo")
     return harness.OffscreenKiosk(controller, images=DEMO)
 
 
@@ -73,7 +66,7 @@ def kiosks() -> Iterator[list[harness.OffscreenKiosk]]:
 
 def test_a_whole_visit_by_touch(demo: Any, encoder: Any,
                                 kiosks: list[harness.OffscreenKiosk]) -> None:
-    clock = Clock()
+    clock = ManualClock(5000.0)
     k = make_kiosk(demo, encoder, clock=clock)
     kiosks.append(k)
     # attract, in the pack's default language, with the languages named
@@ -210,7 +203,7 @@ def test_unknown_is_honest_and_offers_what_it_knows(demo: Any, encoder: Any,
 
 def test_accessibility_toggles_change_the_theme_and_are_forgotten_after_the_visit(
         demo: Any, encoder: Any, kiosks: list[harness.OffscreenKiosk]) -> None:
-    clock = Clock()
+    clock = ManualClock(5000.0)
     k = make_kiosk(demo, encoder, clock=clock)
     kiosks.append(k)
     body = k.app.theme.body

@@ -17,26 +17,17 @@ from kiosk.pipeline import Pipeline
 from kiosk.qa.answerer import KioskAnswerer
 from kiosk.runtime import open_content
 from kiosk.session import Session
-from kiosk.testing import EnergyVad, SamplesMicrophone, ScriptedRecognizer, WordSpeaker
+from kiosk.testing import (
+    EnergyVad,
+    ManualClock,
+    SamplesMicrophone,
+    ScriptedRecognizer,
+    WordSpeaker,
+)
 from kiosk.ui.controller import Controller, Screen, View
-from tests.conftest import DATA, DEMO
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.models
-
-
-@pytest.fixture(scope="module")
-def demo(encoder: Any) -> Any:
-    return open_content(DEMO, encoder)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def speech_burst() -> np.ndarray:
@@ -45,7 +36,7 @@ def speech_burst() -> np.ndarray:
 
 
 def kiosk(demo: Any, encoder: Any, script: list[tuple[str, str]] | None = None,
-          recognizer: Any = None, clock: Clock | None = None,
+          recognizer: Any = None, clock: ManualClock | None = None,
           mic_audio: np.ndarray | None = None, word_s: float = 0.0, realtime: bool = False,
           ) -> tuple[Controller, list[View], WordSpeaker]:
     answerer = KioskAnswerer(demo.pack, demo.units, demo.vectors, encoder)
@@ -60,7 +51,7 @@ def kiosk(demo: Any, encoder: Any, script: list[tuple[str, str]] | None = None,
     def listen() -> tuple[SamplesMicrophone, EnergyVad]:
         return SamplesMicrophone(audio, silence_s=2.0, realtime=realtime), EnergyVad()
 
-    controller = Controller(pipeline, demo.pack, idle_reset_s=60, clock=clock or Clock(),
+    controller = Controller(pipeline, demo.pack, idle_reset_s=60, clock=clock or ManualClock(),
                             listen=listen, slow_speech=slow.append, content="demo")
     controller.slow = slow  # type: ignore[attr-defined]
     views: list[View] = []
@@ -182,7 +173,7 @@ def test_a_failing_stage_is_a_calm_notice_logged_for_admin_and_the_next_turn_wor
 
 def test_idle_reset_forgets_the_whole_visit(demo: Any, encoder: Any,
                                             made: list[Controller]) -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     controller, _, _ = kiosk(demo, encoder, clock=clock)
     made.append(controller)
     controller.choose_language("es")
@@ -205,7 +196,7 @@ def test_idle_reset_forgets_the_whole_visit(demo: Any, encoder: Any,
 
 
 def test_a_turn_in_progress_is_not_idle(demo: Any, encoder: Any, made: list[Controller]) -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     controller, _, speaker = kiosk(demo, encoder, clock=clock, word_s=0.05)
     made.append(controller)
     controller.ask("Who painted the milkmaid?")
@@ -219,7 +210,7 @@ def test_a_turn_in_progress_is_not_idle(demo: Any, encoder: Any, made: list[Cont
 
 def test_new_content_waits_for_the_end_of_the_conversation(demo: Any, encoder: Any,
                                                            made: list[Controller]) -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     controller, _, _ = kiosk(demo, encoder, clock=clock)
     made.append(controller)
     other = open_content(DATA / "packs" / "fr-en-small", encoder)
