@@ -192,6 +192,9 @@ class UiSettings:
         "hidinput", "How the full-screen kiosk on the console reads the touchscreen: hidinput "
         "or mtdev (Kivy reads /dev/input/event* itself, multitouch), or sdl (touches arrive "
         "from SDL as a mouse, one finger). Under cage or a desktop SDL is always used.")
+    image_cache_mb: float = setting(
+        64.0, "Memory for the works' images already shown, in MB (decoded no larger than the "
+        "screen; the least recently shown leave first).")
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,11 @@ from kiosk.testing import (
     ScriptedRecognizer,
     WordSpeaker,
 )
+from kiosk.ui import strings
 from kiosk.ui.controller import Controller, Screen
 from kiosk.ui.launch import display_problem
+from kiosk.ui.pictures import CARD_SIDE
+from kiosk.ui.widgets import Picture
 from tests.conftest import DEMO, ROOT
 
 pytestmark = pytest.mark.models
@@ -86,6 +89,8 @@ def test_a_whole_visit_by_touch(demo: Any, encoder: Any,
     milkmaid = next(c for c in cards if c.exhibit_id == "the-milkmaid")
     assert milkmaid.title == "The Milkmaid" and milkmaid.artist == "Johannes Vermeer"
     assert milkmaid.source.endswith("the-milkmaid.png")
+    picture = next(w for w in milkmaid.walk() if isinstance(w, Picture))
+    assert picture.texture is not None and max(picture.texture.size) <= CARD_SIDE  # reduced
     k.tap(milkmaid)
     k.settle()
     assert k.screen.name == "exhibit"
@@ -101,7 +106,9 @@ def test_a_whole_visit_by_touch(demo: Any, encoder: Any,
     assert answer.text[:30] in k.ids("answer").text
     assert k.ids("title").text == "The Milkmaid"
     assert "Johannes Vermeer" in k.ids("meta").text
-    assert k.ids("image").source.endswith("the-milkmaid.png")
+    k.settle()
+    assert k.ids("image").path.endswith("the-milkmaid.png")
+    assert tuple(k.ids("image").texture.size) == (800, 600)  # the file's own size: it fits
     assert k.ids("source").text == "From the museum's notes on The Milkmaid"
     assert "[color=" in k.ids("answer").text  # the spoken words are lit (captions)
     # a follow-up, tapped
@@ -262,3 +269,26 @@ def test_kiosk_run_opens_the_real_app_offscreen(tmp_path: Path) -> None:
     line = result.stdout.strip().splitlines()[-1]
     frames = int(line.split(": ")[2].split(" frames")[0])
     assert frames > 10 and "screen 'attract'" in line
+
+
+def test_a_kiosk_without_a_microphone_invites_to_browse(
+        demo: Any, encoder: Any, kiosks: list[harness.OffscreenKiosk]) -> None:
+    answerer = KioskAnswerer(demo.pack, demo.units, demo.vectors, encoder)
+    pipeline = Pipeline(answerer, Session("en", list(demo.pack.museum.languages)),
+                        ScriptedRecognizer([]), speaker=WordSpeaker())
+    controller = Controller(pipeline, demo.pack, idle_reset_s=90, listen=None,
+                            clock=ManualClock(), content="demo")
+    k = harness.OffscreenKiosk(controller, images=DEMO)
+    kiosks.append(k)
+    for size in ((800, 480), (480, 800)):
+        k.resize(*size)
+        k.settle()
+        assert k.ids("talk").parent is None  # not hidden in place: gone, no gap
+        browse = k.ids("browse")
+        assert browse.parent.height == browse.height
+        invitations = {strings.text(lang, "invite_touch") for lang in ("en", "fr", "es")}
+        assert k.ids("invite").text in invitations  # (they take turns, in each language)
+        assert "Tap and ask" not in k.texts()
+    k.tap("Browse the works")
+    k.settle()
+    assert k.screen.name == "browse"

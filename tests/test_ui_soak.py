@@ -29,7 +29,7 @@ def rig() -> Iterator[Rig]:
 
 
 def test_a_hundred_visits_leave_nothing_behind(rig: Rig) -> None:
-    result = soak(rig, 100, warm_up=25)
+    result = soak(rig, 100, warm_up=25, driver_warm_up=10)
 
     visits, start, end = result.visits, result.start, result.end
     assert visits.crashes == []

@@ -28,6 +28,7 @@ from kiosk.systemd import Notifier
 from kiosk.ui import strings
 from kiosk.ui.blanking import Blanker, DisplayPower
 from kiosk.ui.controller import Controller, View
+from kiosk.ui.pictures import Pictures
 from kiosk.ui.theme import Theme
 
 UI = Path(__file__).parent
@@ -51,11 +52,14 @@ class KioskApp(App):
 
     def __init__(self, controller: Controller, images: Path | None = None,
                  admin: dict[str, Any] | None = None, admin_hold_s: float = 3.0,
-                 notifier: Notifier | None = None, **kwargs: Any) -> None:
+                 notifier: Notifier | None = None, image_cache_mb: float = 64.0,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.title = "Gallery kiosk"
         self.controller = controller
         self.images = images
+        self.pictures = Pictures(budget_mb=image_cache_mb)
+        """The works' images, decoded off this thread at the size they are shown."""
         self.admin_info = admin or {}
         """What the admin screen shows and does: pin, engines, tests, rollback, exit."""
         self.admin_hold_s = admin_hold_s
@@ -244,5 +248,6 @@ class KioskApp(App):
             self.notifier.close()
         self.detach()
         self.controller.close()
+        self.pictures.close()
         for callback in self.on_exit:
             callback()

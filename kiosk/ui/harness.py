@@ -68,9 +68,15 @@ class OffscreenKiosk:
                   and self.controller.view.screen is screen, timeout_s)
 
     def settle(self, timeout_s: float = 20.0) -> None:
-        """Until no turn runs and the view on screen is the newest."""
-        self.wait(lambda: not self.controller.busy and not self.app._scheduled
-                  and self.screen.name == self.controller.view.screen.value, timeout_s)
+        """Until no turn runs, the view on screen is the newest and its pictures are in."""
+        def settled() -> bool:
+            return (not self.controller.busy and not self.app._scheduled
+                    and not self.app.pictures.pending
+                    and self.screen.name == self.controller.view.screen.value)
+        for _ in range(3):  # a picture asked for in the frames drawn after is waited for too
+            self.wait(settled, timeout_s)
+            if settled():
+                return
 
     # -- what is on screen -----------------------------------------------------------------
     @property
@@ -119,10 +125,18 @@ class OffscreenKiosk:
         node = widget.parent
         while node is not None and node is not node.parent:
             if isinstance(node, ScrollView):
-                node.scroll_to(widget, padding=10, animate=False)
-                self.frames(3)
-                return
+                break
             node = node.parent
+        else:
+            return
+        for _ in range(10):  # a list still laying itself out moves under the scroll
+            node.scroll_to(widget, padding=10, animate=False)
+            self.frames(3)
+            x, y = widget.to_window(*widget.center)
+            left, bottom = node.to_window(node.x, node.y)
+            if left <= x <= left + node.width and bottom <= y <= bottom + node.height:
+                return
+        raise AssertionError(f"{widget!r} does not scroll into view on {self.screen.name}")
 
     def press(self, x: float, y: float, hold_s: float) -> None:
         """A long press at window coordinates."""

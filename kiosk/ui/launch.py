@@ -258,7 +258,8 @@ def run_app(settings: Settings, data: DataDir, content: Path | None, windowed: b
 
     app = KioskApp(parts["controller"], images=parts["images"],
                    admin=admin_actions(settings, data, parts),
-                   admin_hold_s=settings.ui.admin_hold_s, notifier=notifier)
+                   admin_hold_s=settings.ui.admin_hold_s, notifier=notifier,
+                   image_cache_mb=settings.ui.image_cache_mb)
     app.ready_status = f"showing {parts['content'].label}"
     app.on_exit += parts["closers"]
     app.watch = parts.get("watch")

@@ -9,6 +9,7 @@ LANGUAGE_NAMES = {"fr": "Français", "en": "English", "es": "Español", "de": "D
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "invite": "Ask me about the works in this room",
+        "invite_touch": "Discover the works in this room",
         "talk": "Tap and ask",
         "browse": "Browse the works",
         "listening": "I'm listening…",
@@ -40,6 +41,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "fr": {
         "invite": "Posez-moi une question sur les œuvres de cette salle",
+        "invite_touch": "Découvrez les œuvres de cette salle",
         "talk": "Touchez et parlez",
         "browse": "Voir les œuvres",
         "listening": "Je vous écoute…",
@@ -72,6 +74,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "es": {
         "invite": "Pregúnteme por las obras de esta sala",
+        "invite_touch": "Descubra las obras de esta sala",
         "talk": "Toque y pregunte",
         "browse": "Ver las obras",
         "listening": "Le escucho…",

@@ -38,10 +38,19 @@ class AttractScreen(KioskScreen):
             self._languages = list(pack.museum.languages)
             self._build_languages(view.lang)
             self._shown = -1
-            self.invite = strings.text(view.lang, "invite")
+            self.invite = strings.text(view.lang, self._invite_key())
+        self._place_talk(self.kiosk.voice)
         self.ids.prefs.large_text = view.large_text
         self.ids.prefs.high_contrast = view.high_contrast
         self.ids.prefs.slow_speech = view.slow_speech
+
+    def _place_talk(self, voice: bool) -> None:
+        """Without a microphone the talk button leaves the row (no gap where it was)."""
+        talk, row = self.ids.talk, self.ids.browse.parent
+        if voice and talk.parent is None:
+            row.add_widget(talk, index=len(row.children))
+        elif not voice and talk.parent is not None:
+            row.remove_widget(talk)
 
     def _build_languages(self, current: str) -> None:
         row = self.ids.languages
@@ -65,4 +74,8 @@ class AttractScreen(KioskScreen):
         if not self._languages:
             return
         self._shown = (self._shown + 1) % len(self._languages)
-        self.invite = strings.text(self._languages[self._shown], "invite")
+        self.invite = strings.text(self._languages[self._shown], self._invite_key())
+
+    def _invite_key(self) -> str:
+        """Without a microphone the invitation does not ask for a question."""
+        return "invite" if self.kiosk.voice else "invite_touch"

@@ -6,6 +6,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
@@ -32,6 +33,42 @@ class LevelMeter(Widget):
     """The microphone's level, 0-1."""
 
     level = NumericProperty(0.0)
+
+
+class Picture(Image):
+    """A work's image, decoded off the UI thread no larger than ``max_side`` pixels (0: the
+    window's longest side) by the app's ``pictures`` (``kiosk.ui.pictures``)."""
+
+    path = StringProperty("")
+    max_side = NumericProperty(0)
+
+    def __init__(self, **kwargs: object) -> None:
+        from kivy.clock import Clock
+
+        self._trigger = Clock.create_trigger(self._request)  # once for path and size
+        super().__init__(**kwargs)
+        self.fbind("path", self._changed)
+        self.fbind("max_side", self._changed)
+        self._changed()
+
+    def _changed(self, *_args: object) -> None:
+        self._trigger()
+
+    def _request(self, *_args: object) -> None:
+        from kivy.app import App
+        from kivy.core.window import Window
+
+        path = self.path
+        app = App.get_running_app()
+        if not path or app is None:
+            self.texture = None
+            return
+        side = int(self.max_side or max(Window.size))
+        self.texture = app.pictures.get(path, side, lambda texture: self._arrived(path, texture))
+
+    def _arrived(self, path: str, texture: object) -> None:
+        if path == self.path:
+            self.texture = texture
 
 
 class ExhibitCard(ButtonBehavior, BoxLayout):
