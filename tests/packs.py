@@ -86,5 +86,6 @@ def make_pack(root: Path, files: dict[str, str | None] | None = None) -> Path:
         path.write_text(text, encoding="utf-8")
     (root / "images").mkdir(exist_ok=True)
     for name in ("the-milkmaid.png", "the-great-wave.png"):
-        (root / "images" / name).write_bytes(PNG_1PX)
+        if f"images/{name}" not in content:
+            (root / "images" / name).write_bytes(PNG_1PX)
     return root

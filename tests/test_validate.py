@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.content.loader import load_pack, read_pack
 from kiosk.errors import ContentError
-from tests.packs import MILKMAID, MUSEUM, make_pack
+from tests.packs import MILKMAID, MUSEUM, PNG_1PX, make_pack
 
 
 def errors_of(root: Path) -> list[str]:
@@ -48,6 +48,9 @@ CASES = [
     ("image missing", {"exhibits/the-milkmaid.yaml": MILKMAID.replace(
         "the-milkmaid.png", "milkmaid.png")},
      "exhibits/the-milkmaid.yaml:6: error: image 'images/milkmaid.png' does not exist"),
+    ("image not a picture", {"images/the-milkmaid.png": "Vermeer, The Milkmaid (notes)\n"},
+     "exhibits/the-milkmaid.yaml:6: error: image 'images/the-milkmaid.png' cannot be read "
+     "(cannot identify image file) — export it again as PNG or JPEG"),
     ("duplicate id", {"exhibits/zz-copy.yaml": "id: the-milkmaid\n" + MILKMAID},
      "exhibits/zz-copy.yaml:1: error: duplicate id 'the-milkmaid' (also in "
      "exhibits/the-milkmaid.yaml)"),
@@ -100,3 +103,23 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     assert "valid — 2 exhibits, 1 FAQ entries" in ok.stdout
     assert ko.returncode == 1
     assert "faq.yaml:" in ko.stdout and "YAML syntax error" in ko.stdout
+
+
+def test_a_huge_image_is_a_warning_and_a_bomb_an_error(tmp_path: Path) -> None:
+    from PIL import Image
+
+    root = make_pack(tmp_path)
+    Image.new("RGB", (6000, 4000), (200, 180, 150)).save(root / "images" / "the-milkmaid.png")
+    Image.new("1", (18000, 18000)).save(root / "images" / "the-great-wave.png")
+    (root / "images" / "cut.png").write_bytes(PNG_1PX[:40])  # a copy that stopped half-way
+    root.joinpath("exhibits/the-milkmaid.yaml").write_text(
+        MILKMAID.replace("images/the-milkmaid.png", "images/cut.png"), encoding="utf-8")
+    assert any("image 'images/cut.png' cannot be read (" in e for e in errors_of(root))
+    root.joinpath("exhibits/the-milkmaid.yaml").write_text(MILKMAID, encoding="utf-8")
+    pack, issues = load_pack(root)
+    lines = [str(i) for i in issues]
+    assert "exhibits/the-milkmaid.yaml:6: warning: image 'images/the-milkmaid.png' is " \
+           "6000×4000 pixels — the kiosk shows it no larger than its screen; a copy about " \
+           "2000 pixels wide syncs faster" in lines, lines
+    assert any("the-great-wave.png' cannot be read (too many pixels to decode safely)" in line
+               and ": error: " in line for line in lines), lines
