@@ -40,15 +40,16 @@ def photo(path: Path, size: tuple[int, int], mode: str = "RGB", **save: Any) -> 
 def test_a_camera_sized_jpeg_is_decoded_reduced(tmp_path: Path) -> None:
     big = photo(tmp_path / "big.jpg", (6000, 4000), quality=85)
     decoded = decode(str(big), 800)
-    assert decoded.size == (800, 533) and decoded.mode == "rgb"
-    assert len(decoded.pixels) == 800 * 533 * 3
+    assert decoded.size == (800, 533) and decoded.mode == "rgba"
+    assert len(decoded.pixels) == 800 * 533 * 4
 
 
 def test_small_pictures_keep_their_size_and_transparency(tmp_path: Path) -> None:
-    small = photo(tmp_path / "small.png", (300, 200), mode="RGBA")
+    small = photo(tmp_path / "small.png", (301, 200), mode="RGBA")  # (an odd width)
     decoded = decode(str(small), 800)
-    assert decoded.size == (300, 200) and decoded.mode == "rgba"
-    assert len(decoded.pixels) == 300 * 200 * 4
+    assert decoded.size == (301, 200) and decoded.mode == "rgba"
+    assert len(decoded.pixels) == 301 * 200 * 4
+    assert {decoded.pixels[3], decoded.pixels[-1]} == {0, 255}  # its transparency kept
 
 
 def test_exif_orientation_is_applied(tmp_path: Path) -> None:
@@ -63,7 +64,7 @@ def test_rows_are_bottom_up_for_opengl(tmp_path: Path) -> None:
     image.putpixel((0, 0), (255, 0, 0))  # top-left red
     image.save(tmp_path / "corner.png")
     pixels = decode(str(tmp_path / "corner.png"), 10).pixels
-    assert pixels[6:9] == b"\xff\x00\x00"  # the last row in the buffer is the top one
+    assert pixels[8:12] == b"\xff\x00\x00\xff"  # the last row in the buffer is the top one
 
 
 @pytest.mark.parametrize("content", [b"", b"not a picture at all", b"\x89PNG\r\n\x1a\n\0\0"])
@@ -134,7 +135,7 @@ def test_pictures_arrive_from_a_worker_thread(window: None, tmp_path: Path) -> N
 def test_the_cache_keeps_to_its_budget(window: None, tmp_path: Path) -> None:
     later = Later()
     pictures = Pictures(budget_mb=2, schedule=later)
-    paths = [str(photo(tmp_path / f"{i}.jpg", (800, 600))) for i in range(6)]  # 1.4 MB each
+    paths = [str(photo(tmp_path / f"{i}.jpg", (800, 600))) for i in range(6)]  # 1.9 MB each
     try:
         for path in paths:
             pictures.get(path, 800, lambda _t: None)
@@ -196,8 +197,9 @@ def test_the_app_shows_huge_and_damaged_images_within_bounds(
     pack = tmp_path / "pack"
     shutil.copytree(DEMO, pack)
     photo(pack / "images" / "the-milkmaid.png", (6000, 4000))  # as a camera gives it
-    (pack / "images" / "the-starry-night.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     content = open_content(pack, encoder)
+    # (validation refuses a damaged image; this one is damaged on the kiosk's disk afterwards)
+    (pack / "images" / "the-starry-night.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder)
     museum = content.pack.museum
     pipeline = Pipeline(answerer, Session("en", list(museum.languages)),

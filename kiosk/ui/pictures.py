@@ -31,7 +31,7 @@ class Decoded:
 
     size: tuple[int, int]
     mode: str
-    """"rgb" or "rgba"."""
+    """Always "rgba"."""
     pixels: bytes
 
 
@@ -42,13 +42,12 @@ def decode(path: str, max_side: int) -> Decoded:
 
     with Image.open(path) as image:
         image.draft("RGB", (max_side, max_side))  # JPEG: decode at 1/2, 1/4, 1/8 directly
-        picture = ImageOps.exif_transpose(image)
-        has_alpha = picture.mode in ("RGBA", "LA", "PA") or (
-            picture.mode == "P" and "transparency" in picture.info)
-        picture = picture.convert("RGBA" if has_alpha else "RGB")
+        picture = ImageOps.exif_transpose(image).convert("RGBA")
+        # (RGBA always: 4 bytes a pixel keeps every row aligned as OpenGL reads them, whatever
+        # the width; RGB rows of an odd width would come out skewed)
         picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
         flipped = picture.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-        return Decoded(flipped.size, "rgba" if has_alpha else "rgb", flipped.tobytes())
+        return Decoded(flipped.size, "rgba", flipped.tobytes())
 
 
 def _key(path: str, max_side: int) -> tuple[str, int, int, int] | None:
