@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import kiosk.ui.harness  # noqa: F401, I001 - first: Kivy's settings for the offscreen window
-from bench.soak import BatchRecognizer, Rig, build_rig
+from bench.visitors import BatchRecognizer, Rig, build_rig
 from kiosk.testing import ScriptedRecognizer, WordSpeaker
 from kiosk.ui.controller import Screen
 

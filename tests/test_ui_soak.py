@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 import kiosk.ui.harness  # noqa: F401, I001 - first: Kivy's settings for the offscreen window
-from bench.soak import Rig, Visits, build_rig, soak
+from bench.soak import soak
+from bench.visitors import Rig, Visits, build_rig
 
 pytestmark = pytest.mark.models
 
