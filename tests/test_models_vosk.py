@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import models
+from kiosk import model_archive, models
 from kiosk.cli import main
 from kiosk.errors import ModelError
 from kiosk.paths import DataDir
@@ -190,7 +190,7 @@ def test_links_and_oversized_archives_are_refused(tmp_path: Path, data: DataDir,
     with pytest.raises(ModelError, match="is a symbolic link"):
         models.install(data, "vosk-small-fr", [archive], log=quiet)
 
-    monkeypatch.setattr(models, "MAX_ARCHIVE_BYTES", 100)
+    monkeypatch.setattr(model_archive, "MAX_ARCHIVE_BYTES", 100)
     with pytest.raises(ModelError, match=r"would unpack to .* MB \(at most"):
         models.install(data, "vosk-small-fr", [vosk_zip(archive)], log=quiet)
     assert not data.model_dir("vosk-small-fr").exists()
