@@ -60,6 +60,14 @@ print(json.dumps({"id": content.manifest["id"], "answer": content.pack.faq[0].an
 """
 
 
+def noise(path: Path, kb: int, rng: random.Random) -> None:
+    """A real PNG of about ``kb`` KB: random pixels do not compress."""
+    from PIL import Image
+
+    side = max(1, int((kb * 1024 / 3) ** 0.5))
+    Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3)).save(path)
+
+
 def make_versions(work: Path, images: int = 24,
                   image_kb: int = 384) -> dict[str, dict[str, object]]:
     """Old and new bundles (the new one also as .tar.gz): each with its own FAQ answer and
@@ -76,7 +84,7 @@ def make_versions(work: Path, images: int = 24,
                 f'image: images/work-{i}.png\ndescription: {{en: "Painting number {i}.", '
                 f'fr: "Tableau numéro {i}.", es: "Cuadro número {i}."}}\n',
                 encoding="utf-8")
-            (pack / "images" / f"work-{i}.png").write_bytes(rng.randbytes(image_kb * 1024))
+            noise(pack / "images" / f"work-{i}.png", image_kb, rng)
         manifest = bundle.build(pack, work / f"bundle-{name}", ENC)
         out[name] = {"id": manifest["id"], "answer": answer,
                      "exhibits": manifest["counts"]["exhibits"]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.clock import Clock
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.ui import strings
 from kiosk.ui.controller import View
@@ -20,6 +20,8 @@ class AttractScreen(KioskScreen):
     museum = StringProperty("")
     invite = StringProperty("")
     notice = StringProperty("")
+    talk_shown = BooleanProperty(True)
+    """The talk button is in the row (there is a microphone)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -28,6 +30,7 @@ class AttractScreen(KioskScreen):
         self._generation = -1
         self._lang = ""
         self._loop: Any = None
+        self._talk: Any = None
 
     def show(self, view: View) -> None:
         pack = self.controller.pack
@@ -46,11 +49,14 @@ class AttractScreen(KioskScreen):
 
     def _place_talk(self, voice: bool) -> None:
         """Without a microphone the talk button leaves the row (no gap where it was)."""
-        talk, row = self.ids.talk, self.ids.browse.parent
+        if self._talk is None:  # (kv's ids are weak: out of the tree, only this holds it)
+            self._talk = self.ids.talk.__self__
+        talk, row = self._talk, self.ids.browse.parent
         if voice and talk.parent is None:
             row.add_widget(talk, index=len(row.children))
         elif not voice and talk.parent is not None:
             row.remove_widget(talk)
+        self.talk_shown = voice
 
     def _build_languages(self, current: str) -> None:
         row = self.ids.languages
