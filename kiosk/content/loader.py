@@ -19,7 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 
-from kiosk.content import schema
+from kiosk.content import images, schema
 from kiosk.content.model import Exhibit, FaqEntry, Localized, Museum, Pack, QaPair
 from kiosk.errors import ContentError
 
@@ -235,7 +235,7 @@ class _Reader:
         elif path.suffix.lower() not in IMAGE_SUFFIXES:
             self.issue(rel, line, f"image '{value}' is not a PNG, JPEG or WebP file — convert it")
         else:
-            problem, size = _picture(path)
+            problem, size = images.check(path)
             if problem:
                 self.issue(rel, line, f"image '{value}' cannot be read ({problem}) — export it "
                            "again as PNG or JPEG")
@@ -244,27 +244,6 @@ class _Reader:
                            "shows it no larger than its screen; a copy about 2000 pixels wide "
                            "syncs faster", error=False)
         return value
-
-
-def _picture(path: Path) -> tuple[str, tuple[int, int]]:
-    """What is wrong with an image file ('' if nothing) and its size, from its header (PNG:
-    every chunk's checksum too) — without decoding its pixels."""
-    import warnings
-
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                size = image.size
-                image.verify()
-    except Image.DecompressionBombError:
-        return "too many pixels to decode safely", (0, 0)
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad files
-        reason = str(exc).replace(f"'{path}'", "").replace(str(path), "").strip(" :")
-        return reason or type(exc).__name__, (0, 0)
-    return "", size
 
 
 def _iso(value: Any) -> str | None:

@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.content import images
+
 log = logging.getLogger(__name__)
 
 CARD_SIDE = 480
@@ -110,9 +112,8 @@ class Pictures:
         try:
             decoded: Decoded | None = decode(key[0], key[3])
         except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad files
-            reason = str(exc).replace(f"'{key[0]}'", "").replace(key[0], "").strip(" :")
             log.warning("image %s cannot be shown (%s) — replace it with a PNG or JPEG file",
-                        key[0], reason or type(exc).__name__)
+                        key[0], images.reason(exc, key[0]))
             decoded = None
         self._schedule(lambda: self._upload(key, decoded))
 
