@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 import sys
 import threading
-import time
 import traceback
 from collections import Counter
 from collections.abc import Sequence
@@ -325,10 +324,7 @@ class Visits:
         for _ in range(count):
             self.talk()
             self.k.settle()
-            end = time.monotonic() + seconds
-            while time.monotonic() < end:
-                self.k.frames(1)
-                time.sleep(0.005)
+            self.k.linger(seconds)
             self.end()
         self.collect_faults()
 
@@ -349,7 +345,4 @@ class Visits:
         self.c.reset()
         self.k.settle()
         self.collect_faults()
-        end = time.monotonic() + 1.0  # scroll bars fade, textures' triggers fire
-        while time.monotonic() < end:
-            self.k.frames(1)
-            time.sleep(0.01)
+        self.k.linger(1.0)  # scroll bars fade, textures' triggers fire

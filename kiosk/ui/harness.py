@@ -52,6 +52,14 @@ class OffscreenKiosk:
         for _ in range(count):
             EventLoop.idle()
 
+    def linger(self, seconds: float) -> None:
+        """Frames for ``seconds`` of real time, as the running app draws them (animations
+        move on, clock events come due)."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            EventLoop.idle()
+            time.sleep(0.005)
+
     def wait(self, condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
         """Draw frames until ``condition`` holds (AssertionError after ``timeout_s``)."""
         deadline = time.monotonic() + timeout_s
@@ -142,10 +150,7 @@ class OffscreenKiosk:
         """A long press at window coordinates."""
         touch = UnitTestTouch(x, y)
         touch.touch_down()
-        end = time.monotonic() + hold_s
-        while time.monotonic() < end:
-            self.frames(1)
-            time.sleep(0.01)
+        self.linger(hold_s)
         touch.touch_up()
         self.frames(2)
 

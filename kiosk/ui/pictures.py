@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from kiosk.content import images
 
@@ -26,15 +25,19 @@ log = logging.getLogger(__name__)
 CARD_SIDE = 480
 """Longest side, in pixels, of a picture on a browse card."""
 
+Key = tuple[str, int, int, int]
+"""A picture asked for: path, modification time (ns), file size, longest side."""
+
 
 @dataclass(frozen=True)
 class Decoded:
     """Pixels ready for a texture: rows bottom-up, as OpenGL wants them."""
 
     size: tuple[int, int]
-    mode: str
-    """Always "rgba"."""
     pixels: bytes
+    mode: ClassVar[str] = "rgba"
+    """Always: 4 bytes a pixel keep every row aligned as OpenGL reads them, whatever the
+    width (RGB rows of an odd width would come out skewed)."""
 
 
 def decode(path: str, max_side: int) -> Decoded:
@@ -45,14 +48,12 @@ def decode(path: str, max_side: int) -> Decoded:
     with Image.open(path) as image:
         image.draft("RGB", (max_side, max_side))  # JPEG: decode at 1/2, 1/4, 1/8 directly
         picture = ImageOps.exif_transpose(image).convert("RGBA")
-        # (RGBA always: 4 bytes a pixel keeps every row aligned as OpenGL reads them, whatever
-        # the width; RGB rows of an odd width would come out skewed)
         picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
         flipped = picture.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-        return Decoded(flipped.size, "rgba", flipped.tobytes())
+        return Decoded(flipped.size, flipped.tobytes())
 
 
-def _key(path: str, max_side: int) -> tuple[str, int, int, int] | None:
+def _key(path: str, max_side: int) -> Key | None:
     try:
         stat = os.stat(path)
     except OSError:
@@ -61,16 +62,16 @@ def _key(path: str, max_side: int) -> tuple[str, int, int, int] | None:
 
 
 class Pictures:
-    """Textures of the works' images, by path and size; one worker thread decodes."""
+    """Textures of the works' images, by path and size; one worker thread decodes. Used from
+    the UI thread only (the worker hands its results back through ``schedule``)."""
 
     def __init__(self, budget_mb: float = 64.0,
                  schedule: Callable[[Callable[[], None]], None] | None = None) -> None:
         self.budget = int(budget_mb * 1024 * 1024)
-        self._cache: OrderedDict[tuple[str, int, int, int], tuple[Any, int]] = OrderedDict()
-        self._waiting: dict[tuple[str, int, int, int], list[Callable[[Any], None]]] = {}
+        self._cache: OrderedDict[Key, tuple[Any, int]] = OrderedDict()
+        self._waiting: dict[Key, list[Callable[[Any], None]]] = {}
         self._failed: set[tuple[str, int, int]] = set()
         """Files that could not be decoded (whatever the size asked), until they change."""
-        self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._schedule = schedule or _on_ui_thread
         self.decoded = 0
@@ -83,8 +84,7 @@ class Pictures:
     @property
     def pending(self) -> bool:
         """Pictures still being decoded."""
-        with self._lock:
-            return bool(self._waiting)
+        return bool(self._waiting)
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -98,17 +98,16 @@ class Pictures:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key][0]
-        with self._lock:
-            if key in self._waiting:
-                self._waiting[key].append(done)
-                return None
-            self._waiting[key] = [done]
+        if key in self._waiting:
+            self._waiting[key].append(done)
+            return None
+        self._waiting[key] = [done]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="kiosk-pictures")
         self._pool.submit(self._decode, key)
         return None
 
-    def _decode(self, key: tuple[str, int, int, int]) -> None:
+    def _decode(self, key: Key) -> None:
         try:
             decoded: Decoded | None = decode(key[0], key[3])
         except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad files
@@ -117,7 +116,7 @@ class Pictures:
             decoded = None
         self._schedule(lambda: self._upload(key, decoded))
 
-    def _upload(self, key: tuple[str, int, int, int], decoded: Decoded | None) -> None:
+    def _upload(self, key: Key, decoded: Decoded | None) -> None:
         texture = None
         if decoded is None:
             self._failed.add(key[:3])
@@ -129,9 +128,7 @@ class Pictures:
             self._cache[key] = (texture, len(decoded.pixels))
             self.decoded += 1
             self._evict()
-        with self._lock:
-            waiting = self._waiting.pop(key, [])
-        for done in waiting:
+        for done in self._waiting.pop(key, []):
             done(texture)
 
     def _evict(self) -> None:
@@ -139,11 +136,6 @@ class Pictures:
         while total > self.budget and len(self._cache) > 1:
             _key_, (_texture, size) = self._cache.popitem(last=False)
             total -= size
-
-    def clear(self) -> None:
-        """Forget every picture (new content)."""
-        self._cache.clear()
-        self._failed.clear()
 
     def close(self) -> None:
         if self._pool is not None:

@@ -47,11 +47,8 @@ class Picture(Image):
 
         self._trigger = Clock.create_trigger(self._request)  # once for path and size
         super().__init__(**kwargs)
-        self.fbind("path", self._changed)
-        self.fbind("max_side", self._changed)
-        self._changed()
-
-    def _changed(self, *_args: object) -> None:
+        self.fbind("path", self._trigger)
+        self.fbind("max_side", self._trigger)
         self._trigger()
 
     def _request(self, *_args: object) -> None:
