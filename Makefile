@@ -20,8 +20,8 @@ lint: setup
 	$(BIN)/mypy
 
 eval: setup
-	$(BIN)/kiosk eval --content content/demo tests/data/devset.yaml
-	$(BIN)/kiosk eval --content tests/data/packs/fr-en-small tests/data/devset_crosslang.yaml
+	$(BIN)/kiosk eval --content content/demo tests/data/dev/demo-heldout.yaml
+	$(BIN)/kiosk eval --content tests/data/packs/fr-en-small tests/data/dev/crosslang-heldout.yaml
 
 bench: setup
 	$(BIN)/python bench/qa.py

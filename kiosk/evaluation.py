@@ -1,4 +1,14 @@
-"""``kiosk eval``: ask a list of questions with known answers and score the kiosk."""
+"""``kiosk eval``: ask a list of questions with known answers and score the kiosk.
+
+Each question ends in one of four outcomes:
+
+- ``right``: answered from the expected work or FAQ entry, with the expected words; or, for a
+  question the kiosk must not answer (``expect: none``), not answered;
+- ``wrong``: answered, but from another source or without the expected words — or answered
+  when it should have declined. Worse for a visitor than an honest "I don't know";
+- ``clarified``: "which one do you mean?" (the expected work among the choices or not);
+- ``declined``: an honest "I don't know" to a question the content answers.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +22,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from kiosk.errors import ContentError
-from kiosk.events import AnswerKind
+from kiosk.events import Answer, AnswerKind
 from kiosk.ports import Answerer
 from kiosk.qa.text import fold
 from kiosk.session import Session
 
 NONE = "none"
+OUTCOMES = ("right", "wrong", "clarified", "declined")
 
 
 @dataclass(frozen=True)
@@ -58,21 +69,43 @@ def load_questions(path: Path) -> list[EvalQuestion]:
     return out
 
 
-def _share(rows: list[dict[str, Any]]) -> float | None:
-    return round(sum(r["ok"] for r in rows) / len(rows), 4) if rows else None
+def outcome(item: EvalQuestion, answer: Answer) -> str:
+    """``right``, ``wrong``, ``clarified`` or ``declined`` (see the module's docstring)."""
+    answered = answer.kind is AnswerKind.ANSWER
+    if item.expect == NONE:
+        return "wrong" if answered else "right"
+    if not answered:
+        return "clarified" if answer.kind is AnswerKind.CLARIFY else "declined"
+    text = fold(answer.text)
+    right = answer.source.ref == item.expect and all(fold(c) in text for c in item.contains)
+    return "right" if right else "wrong"
+
+
+def _share(rows: list[dict[str, Any]], result: str = "right") -> float | None:
+    return round(sum(r["outcome"] == result for r in rows) / len(rows), 4) if rows else None
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts and shares of a group of results."""
+    return {"total": len(rows), "accuracy": _share(rows), "wrong": _share(rows, "wrong"),
+            "declined": _share(rows, "declined"), "clarified": _share(rows, "clarified")}
 
 
 def _by(results: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for value in sorted({str(r[key]) for r in results if r[key]}):
-        rows = [r for r in results if r[key] == value]
-        out[value] = {"total": len(rows), "accuracy": _share(rows)}
+        out[value] = summarize([r for r in results if r[key] == value])
     return out
 
 
 def run_eval(answerer: Answerer, default_language: str, languages: list[str],
-             questions: list[EvalQuestion]) -> dict[str, Any]:
-    """Ask every question in a fresh conversation; return the report (see README)."""
+             questions: list[EvalQuestion],
+             pack_languages: list[str] | None = None) -> dict[str, Any]:
+    """Ask every question in a fresh conversation; return the report (see README).
+
+    ``languages``: those the visitor may use; ``pack_languages``: those the content is written
+    in (questions in any other language are counted as cross-language)."""
+    written = set(pack_languages or languages)
     results = []
     if questions:  # one question first, so loading caches do not count as latency
         Session(default_language, languages).ask(answerer, questions[0].q, questions[0].lang)
@@ -81,17 +114,13 @@ def run_eval(answerer: Answerer, default_language: str, languages: list[str],
         start = time.perf_counter()
         answer = session.ask(answerer, item.q, lang=item.lang, about=item.about)
         latency = (time.perf_counter() - start) * 1000
-        got = answer.source.ref if answer.kind is AnswerKind.ANSWER else None
-        if item.expect == NONE:
-            ok = answer.kind is not AnswerKind.ANSWER
-        else:
-            text = fold(answer.text)
-            ok = got == item.expect and all(fold(c) in text for c in item.contains)
+        result = outcome(item, answer)
         results.append({
             "question": item.q, "lang": item.lang, "expect": item.expect, "tag": item.tag,
-            "about": item.about, "got": got, "kind": str(answer.kind),
-            "source": answer.source.detail, "confidence": answer.confidence,
-            "answer": answer.text, "ok": ok, "latency_ms": round(latency, 2),
+            "about": item.about, "got": answer.source.ref if answer.kind is AnswerKind.ANSWER
+            else None, "kind": str(answer.kind), "source": answer.source.detail,
+            "confidence": answer.confidence, "answer": answer.text, "outcome": result,
+            "ok": result == "right", "latency_ms": round(latency, 2),
         })
     in_scope = [r for r in results if r["expect"] != NONE]
     refusals = [r for r in results if r["expect"] == NONE]
@@ -101,6 +130,11 @@ def run_eval(answerer: Answerer, default_language: str, languages: list[str],
         "accuracy": _share(results),
         "in_scope_accuracy": _share(in_scope),
         "refusal_accuracy": _share(refusals),
+        "wrong": _share(results, "wrong"),
+        "in_scope": summarize(in_scope),
+        "refusals": summarize(refusals),
+        "cross_language": summarize([r for r in results if r["lang"] not in written]),
+        "follow_ups": summarize([r for r in results if r["about"]]),
         "by_lang": _by(results, "lang"),
         "by_tag": _by(results, "tag"),
         "latency_ms": {"p50": round(float(np.percentile(latencies, 50)), 2),

@@ -16,17 +16,18 @@ from tests.conftest import DATA, DEMO
 pytestmark = pytest.mark.models
 
 
-def evaluate(encoder: Any, pack: Path, questions: Path) -> dict[str, Any]:
+def evaluate(encoder: Any, pack: Path, *questions: Path) -> dict[str, Any]:
     content = open_content(pack, encoder)
     answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder)
     museum = content.pack.museum
     return run_eval(answerer, museum.default_language, museum.languages,
-                    load_questions(questions))
+                    [q for path in questions for q in load_questions(path)])
 
 
 @pytest.fixture(scope="module")
 def demo_report(encoder: Any) -> dict[str, Any]:
-    return evaluate(encoder, DEMO, DATA / "devset.yaml")
+    return evaluate(encoder, DEMO, DATA / "dev" / "demo-tune.yaml",
+                    DATA / "dev" / "demo-heldout.yaml")
 
 
 def test_devset_is_big_and_varied(demo_report: dict[str, Any]) -> None:
@@ -55,7 +56,8 @@ def test_facts_from_fields_in_every_language(demo_report: dict[str, Any]) -> Non
 
 def test_cross_language(encoder: Any) -> None:
     """Questions in languages a fr/en pack does not declare (es, it, de): the bar is 90 %."""
-    report = evaluate(encoder, DATA / "packs" / "fr-en-small", DATA / "devset_crosslang.yaml")
+    report = evaluate(encoder, DATA / "packs" / "fr-en-small", DATA / "dev" / "crosslang-tune.yaml",
+                      DATA / "dev" / "crosslang-heldout.yaml")
     assert report["total"] >= 40
     assert report["accuracy"] >= 0.90, [r["question"] for r in report["results"] if not r["ok"]]
     wrong = [r for r in report["results"] if r["kind"] == "answer" and not r["ok"]]

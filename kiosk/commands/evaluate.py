@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from kiosk.cli import _data, _settings
 
@@ -15,7 +16,7 @@ def _pct(value: float | None) -> str:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from kiosk.evaluation import load_questions, run_eval
+    from kiosk.evaluation import load_questions, run_eval, summarize
     from kiosk.runtime import open_answerer
 
     settings = _settings(args)
@@ -23,7 +24,8 @@ def _eval(args: argparse.Namespace) -> int:
     questions = load_questions(args.questions)
     museum = content.pack.museum
     report = run_eval(answerer, museum.default_language,
-                      sorted({*museum.languages, "fr", "en", "es"}), questions)
+                      sorted({*museum.languages, "fr", "en", "es"}), questions,
+                      pack_languages=museum.languages)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
@@ -31,23 +33,30 @@ def _eval(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     console = Console(width=120)
-    table = Table("measure", "value", title=f"kiosk eval — {args.questions.name} on "
-                  f"{content.label}", box=None)
-    table.add_row("questions", str(report["total"]))
-    table.add_row("accuracy", _pct(report["accuracy"]))
-    table.add_row("in-scope accuracy", _pct(report["in_scope_accuracy"]))
-    table.add_row("refusal accuracy", _pct(report["refusal_accuracy"]))
-    for lang, row in report["by_lang"].items():
-        table.add_row(f"  {lang}", f"{_pct(row['accuracy'])} of {row['total']}")
-    for tag, row in report["by_tag"].items():
-        table.add_row(f"  tag {tag}", f"{_pct(row['accuracy'])} of {row['total']}")
-    table.add_row("latency p50 / p95", f"{report['latency_ms']['p50']} / "
-                  f"{report['latency_ms']['p95']} ms")
+    table = Table("measure", "right", "wrong", "declined", "clarified",
+                  title=f"kiosk eval — {args.questions.name} on {content.label}", box=None)
+
+    def row(label: str, part: dict[str, Any]) -> None:
+        if part["total"]:
+            table.add_row(f"{label} ({part['total']})", _pct(part["accuracy"]),
+                          _pct(part["wrong"]), _pct(part["declined"]), _pct(part["clarified"]))
+
+    row("all questions", summarize(report["results"]))
+    row("in scope", report["in_scope"])
+    row("must decline", report["refusals"])
+    row("cross-language", report["cross_language"])
+    row("follow-ups", report["follow_ups"])
+    for lang, part in report["by_lang"].items():
+        row(f"  {lang}", part)
+    for tag, part in report["by_tag"].items():
+        row(f"  tag {tag}", part)
     console.print(table)
+    console.print(f"latency p50 / p95: {report['latency_ms']['p50']} / "
+                  f"{report['latency_ms']['p95']} ms", markup=False)
     if args.failures:
         for r in report["results"]:
             if not r["ok"]:
-                console.print(f"✗ [{r['lang']}] {r['question']!r} expect={r['expect']} "
+                console.print(f"✗ {r['outcome']} [{r['lang']}] {r['question']!r} expect={r['expect']} "
                               f"got={r['got']} ({r['kind']}, {r['source']}, "
                               f"{r['confidence']}) → {r['answer'][:80]!r}", markup=False)
     return 0
