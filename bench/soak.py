@@ -47,7 +47,7 @@ from kivy.clock import Clock  # noqa: E402
 from kivy.core.window import Window  # noqa: E402
 from kivy.uix.widget import Widget  # noqa: E402
 
-from bench.qa import Table, show  # noqa: E402
+from bench.tables import Table, show  # noqa: E402
 from bench.uiframes import cold_table, frames_section  # noqa: E402
 from bench.visitors import Rig, Visits, build_rig  # noqa: E402
 

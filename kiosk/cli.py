@@ -84,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the whole report as JSON")
     ev.add_argument("--failures", action="store_true", help="list every wrong result")
 
+    cal = verb(verbs, "calibrate", "fit the answer thresholds on your own questions (half of them; "
+               "the other half shows before and after)")
+    cal.add_argument("questions", type=Path, help="QUESTIONS.yaml, as for `kiosk eval`")
+    cal.add_argument("--content", type=Path, metavar="PACK_OR_BUNDLE")
+    cal.add_argument("--wrong-cost", type=float, default=None, metavar="N",
+                     help="how many honest 'I don't know's one wrong answer costs "
+                          "(default: the scorer's training recipe, 3)")
+    cal.add_argument("--json", action="store_true", help="print the result as JSON")
+
     content = verb(verbs, "content", "validate, build, install and roll back content")
     cverbs = content.add_subparsers(dest="action", metavar="ACTION", required=True)
     val = verb(cverbs, "validate", "check a pack; every problem with file:line and what to do")
@@ -193,6 +202,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from kiosk.commands.evaluate import _eval
 
         return _eval(args)
+    if args.verb == "calibrate":
+        from kiosk.commands.calibrate import _calibrate
+
+        return _calibrate(args)
     if args.verb == "listen":
         from kiosk.commands.listen import _listen
 

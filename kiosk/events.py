@@ -111,6 +111,8 @@ class Question:
     """The words, typed or recognised."""
     lang: str
     """The language it is in."""
+    follows: Source | None = None
+    """Where the conversation's last answer came from ("tell me more" goes on from there)."""
 
 
 class EventType(StrEnum):

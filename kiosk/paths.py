@@ -47,5 +47,10 @@ class DataDir:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def vector_cache(self) -> Path:
+        """The vectors of content texts already encoded (``kiosk.qa.vector_cache``)."""
+        return self.root / "cache" / "vectors.sqlite"
+
     def model_dir(self, model_id: str) -> Path:
         return self.models / model_id

@@ -19,7 +19,10 @@ class Encoder(Protocol):
     model_id: str
     sha256: str
 
-    def encode(self, texts: Sequence[str]) -> Vectors: ...
+    def encode(self, texts: Sequence[str], passage: bool = False) -> Vectors:
+        """Vectors of questions, or (``passage``) of texts that may answer them (encoders
+        trained for retrieval read the two differently; others ignore it)."""
+        ...
 
 
 class ContentStore(Protocol):

@@ -16,8 +16,9 @@ from kiosk.errors import ContentError
 from kiosk.paths import DataDir
 from kiosk.ports import Encoder, Vectors
 from kiosk.qa.answerer import KioskAnswerer
-from kiosk.qa.encoder import load_encoder
+from kiosk.qa.encoder import load_encoders
 from kiosk.qa.index import Unit, build_units, encode_units
+from kiosk.qa.vector_cache import VectorCache
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,10 @@ class Content:
 
 
 def open_content(path: Path, encoder: Encoder,
-                 progress: Callable[[int], None] | None = None) -> Content:
-    """Open a pack folder (validated and encoded now) or a bundle (verified)."""
+                 progress: Callable[[int], None] | None = None,
+                 cache: VectorCache | None = None) -> Content:
+    """Open a pack folder (validated and encoded now, taking what ``cache`` holds) or a bundle
+    (verified)."""
     path = Path(path)
     if (path / bundles.MANIFEST).is_file():
         manifest = bundles.verify(path, encoder.model_id, encoder.sha256)
@@ -51,7 +54,8 @@ def open_content(path: Path, encoder: Encoder,
     if (path / "museum.yaml").is_file():
         pack = read_pack(path)
         units = build_units(pack)
-        return Content(pack, units, encode_units(units, encoder, progress), f"pack {path}")
+        return Content(pack, units, encode_units(units, encoder, progress, cache=cache),
+                       f"pack {path}")
     raise ContentError(f"{path} is neither a content pack (museum.yaml) nor a bundle "
                        "(manifest.json) — give the pack folder or the built bundle")
 
@@ -90,8 +94,9 @@ def open_answerer(settings: Settings, data: DataDir, content: Path | None,
                   today: dt.date | None = None,
                   encoder: Encoder | None = None) -> tuple[KioskAnswerer, Content]:
     """The encoder (installed model) and the answerer over ``content``."""
-    encoder = encoder or load_encoder(data, settings.models.encoder, settings.models.threads)
-    opened = open_content(content or default_content(data), encoder)
+    encoder = encoder or load_encoders(data, settings.models.encoder, settings.models.threads)
+    opened = open_content(content or default_content(data), encoder,
+                          cache=VectorCache(data.vector_cache))
     answerer = KioskAnswerer(opened.pack, opened.units, opened.vectors, encoder, settings.qa,
-                             today=today)
+                             today=today, room=settings.kiosk.room)
     return answerer, opened

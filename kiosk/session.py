@@ -40,7 +40,9 @@ class Session:
         self.language = lang
         if about is not None:
             self.current_exhibit = about
-        answer = answerer.answer(Question(text, lang), about=self.current_exhibit)
+        last = self.history[-1] if self.history else None
+        follows = last.source if last is not None and last.kind is AnswerKind.ANSWER else None
+        answer = answerer.answer(Question(text, lang, follows), about=self.current_exhibit)
         if answer.kind is AnswerKind.ANSWER and answer.exhibit_id:
             self.current_exhibit = answer.exhibit_id
         self.history = [*self.history[-9:], answer]

@@ -7,6 +7,7 @@ all as a commented TOML file a technician can start from.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tomllib
 import types
@@ -17,6 +18,8 @@ from typing import Any, TypeVar, get_type_hints
 
 from kiosk.errors import SettingsError
 
+log = logging.getLogger(__name__)
+
 
 def setting(default: Any, doc: str) -> Any:
     """A dataclass field with its default and the one line that documents it."""
@@ -25,53 +28,42 @@ def setting(default: Any, doc: str) -> Any:
 
 @dataclass(frozen=True)
 class QaSettings:
-    """How the answerer decides between answering, clarifying and declining."""
+    """How the answerer decides between answering, asking "which one?" and declining."""
 
-    answer_threshold: float = setting(
-        0.45, "Least score (0-1) of the best match for the kiosk to answer; below it, it declines."
+    answer_probability: float = setting(
+        0.0, "Least probability (0-1) the answer scorer must give the best answer for the kiosk to "
+        "say it; 0: the value fitted with the scorer (`kiosk calibrate` fits one on your "
+        "questions). Higher: fewer wrong answers, more 'I don't know'."
     )
-    fact_threshold: float = setting(
-        0.48, "Least score of a fact question (who, when, what medium, where, how big, title) "
-        "about the "
-        "work the question names or the conversation is about, to answer it from its fields."
-    )
-    faq_threshold: float = setting(
-        0.45, "Least score of a practical (FAQ) question match for the kiosk to answer it."
-    )
-    passage_threshold: float = setting(
-        0.50, "Least score of a description sentence (meaning + shared words) to quote it."
-    )
-    other_exhibit_threshold: float = setting(
-        0.70,
-        "Least score to answer with a curated Q&A of a work the question does not name and "
-        "the conversation is not about (a very distinctive question).",
-    )
-    decline_margin: float = setting(
-        0.0,
-        "An answer must score this much above the closest built-in example of an off-topic or "
-        "unanswerable question ('how much is it worth?'), or the kiosk declines.",
-    )
-    clarify_margin: float = setting(
-        0.04,
-        "When the two best answers about different works score within this margin, ask "
-        "'did you mean ...?' instead of guessing.",
-    )
-    out_of_scope_margin: float = setting(
-        0.03,
-        "Decline as out of scope when an off-topic example matches the question this much "
-        "better than the best answer.",
+    clarify_probability: float = setting(
+        0.0, "Least probability each of two works needs for the kiosk to ask 'which one do you "
+        "mean?' instead of answering; 0: the value fitted with the scorer."
     )
     name_match: float = setting(
         0.6, "Least share (0-1) of a title's words found in the question to say it names the work."
-    )
-    title_by_meaning: float = setting(
-        0.70, "Least similarity of the question's other words to a title, in any language, to "
-        "say it names that work ('los jugadores de cartas' → The Card Players)."
     )
     fuzzy_ratio: int = setting(
         84, "Least similarity (0-100) for a misspelled word to count as a name's word (7+ letters)."
     )
     suggestions: int = setting(3, "How many suggested questions or choices to offer (2-3).")
+
+
+RETIRED = {
+    "qa": {"answer_threshold", "fact_threshold", "faq_threshold", "passage_threshold",
+           "other_exhibit_threshold", "decline_margin", "clarify_margin", "out_of_scope_margin",
+           "title_by_meaning"},
+}
+"""Settings earlier versions read: ignored with a warning (the answer scorer replaced them)."""
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    """This kiosk's place in the museum."""
+
+    room: str = setting(
+        "", "The room this kiosk stands in, as the content writes it (e.g. \"Salle 2\"): 'who "
+        "painted this?' with no conversation yet is about its work (a choice if it has several)."
+    )
 
 
 @dataclass(frozen=True)
@@ -91,8 +83,10 @@ class ModelSettings:
     """Which installed models the kiosk uses."""
 
     encoder: str = setting(
-        "use-multilingual-v3-int8",
-        "Catalog id of the question encoder (see `kiosk models list`).",
+        "use-multilingual-v3-int8,e5-multilingual-small-q4",
+        "Catalog id of the question encoder (see `kiosk models list`), or several separated by "
+        "commas: the answer scorer weighs each one's evidence (it ships weights for "
+        "'use-multilingual-v3-int8', 'e5-multilingual-small-q4' and both).",
     )
     threads: int = setting(1, "CPU threads the encoder may use (1 leaves a core for audio and UI).")
 
@@ -201,6 +195,7 @@ class UiSettings:
 class Settings:
     """The whole kiosk's settings."""
 
+    kiosk: KioskSettings = field(default_factory=KioskSettings)
     qa: QaSettings = field(default_factory=QaSettings)
     session: SessionSettings = field(default_factory=SessionSettings)
     models: ModelSettings = field(default_factory=ModelSettings)
@@ -219,7 +214,12 @@ def _build(cls: type[T], data: Mapping[str, Any], where: str) -> T:
     hints = get_type_hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values: dict[str, Any] = {}
+    retired = RETIRED.get(where.rsplit("[", 1)[-1].rstrip("]"), set())
     for key, raw in data.items():
+        if key in retired and key not in known:
+            log.warning("%s: setting '%s' is no longer used (the answer scorer replaced it) — "
+                        "remove it; `kiosk calibrate` fits the answer_probability", where, key)
+            continue
         if key not in known:
             raise SettingsError(
                 f"{where}: unknown setting '{key}' — known here: {', '.join(sorted(known))}"

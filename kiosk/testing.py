@@ -42,7 +42,7 @@ class HashingEncoder:
     def _index(self, token: str) -> int:
         return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=4).digest()) % self.dim
 
-    def encode(self, texts: Sequence[str]) -> Vectors:
+    def encode(self, texts: Sequence[str], passage: bool = False) -> Vectors:
         self.calls += 1
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):

@@ -42,5 +42,6 @@ fi
 
 # Models: installed into the kiosk's data directory ($KIOSK_DATA_DIR or the user's data dir).
 "$VENV/bin/kiosk" models install use-multilingual-v3-int8 | sed 's/^/setup: /'
+"$VENV/bin/kiosk" models install e5-multilingual-small-q4 | sed 's/^/setup: /'
 "$VENV/bin/kiosk" models install whisper-base | sed 's/^/setup: /'
 "$VENV/bin/kiosk" models install vosk-ko | sed 's/^/setup: /'

@@ -25,10 +25,10 @@ def data_dir() -> DataDir:
 
 @pytest.fixture(scope="session")
 def encoder(data_dir: DataDir):  # type: ignore[no-untyped-def]
-    from kiosk.qa.encoder import load_encoder
+    from kiosk.qa.encoder import load_encoders
 
     try:
-        return load_encoder(data_dir, Settings().models.encoder)
+        return load_encoders(data_dir, Settings().models.encoder)
     except ModelError as exc:
         if os.environ.get("CI"):
             raise
@@ -48,3 +48,35 @@ def shared_eval() -> Path:
     if not SHARED_EVAL.is_dir():
         pytest.skip(f"outside evaluation material not found at {SHARED_EVAL}")
     return SHARED_EVAL
+
+
+SMALL_SETS = [
+    {"pack": "content/demo", "questions": "tests/data/dev/demo-tune.yaml"},
+    {"pack": "tests/data/train/modern-fr-es/pack",
+     "questions": "tests/data/train/modern-fr-es/questions.yaml"},
+]
+"""Two of the recipe's training sets (a quick training, to check it is deterministic)."""
+
+
+def train_hashing(sets: list[dict[str, str]] | None = None, steps: int = 400) -> Any:
+    """Answer-scorer weights trained with the model-free HashingEncoder, by the real recipe's
+    code and settings, on ``sets`` (default: the recipe's own); no model needed."""
+    import tomllib
+
+    from kiosk.qa.train.__main__ import RECIPE, build_examples, train
+    from kiosk.testing import HashingEncoder
+
+    recipe = tomllib.loads(RECIPE.read_text(encoding="utf-8"))
+    recipe = {**recipe, "set": sets or recipe["set"], "fit": {**recipe["fit"], "steps": steps}}
+    built = build_examples(recipe, [HashingEncoder()], ROOT, log=lambda *_: None)
+    weights, _ = train(recipe, built, ("hashing",), {})
+    return weights
+
+
+@pytest.fixture(scope="session")
+def hashing_weights() -> Any:
+    """The shipped weights for the HashingEncoder (``kiosk/qa/weights/hashing.json``, written
+    by ``python -m kiosk.qa.train --encoders hashing``; `make weights`)."""
+    from kiosk.qa.scorer import load_weights
+
+    return load_weights(("hashing",))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,16 +17,17 @@ from kiosk.testing import HashingEncoder
 from tests.packs import MILKMAID, make_pack
 
 
-def answerer_for(root: Path, today: dt.date | None = None) -> KioskAnswerer:
+def answerer_for(root: Path, weights: Any, today: dt.date | None = None) -> KioskAnswerer:
     pack = read_pack(root)
     encoder = HashingEncoder()
     units = build_units(pack)
-    return KioskAnswerer(pack, units, encode_units(units, encoder), encoder, today=today)
+    return KioskAnswerer(pack, units, encode_units(units, encoder), encoder, today=today,
+                         weights=weights)
 
 
 @pytest.fixture
-def answerer(tmp_path: Path) -> KioskAnswerer:
-    return answerer_for(make_pack(tmp_path))
+def answerer(tmp_path: Path, hashing_weights: Any) -> KioskAnswerer:
+    return answerer_for(make_pack(tmp_path), hashing_weights)
 
 
 @pytest.mark.parametrize(("question", "lang", "text"), [
@@ -61,9 +63,10 @@ def test_follow_up_uses_the_conversation(answerer: KioskAnswerer) -> None:
     assert session.ask(answerer, "what year is it from", "en").kind is not AnswerKind.ANSWER
 
 
-def test_missing_translation_falls_back_with_notice(tmp_path: Path) -> None:
+def test_missing_translation_falls_back_with_notice(tmp_path: Path,
+                                                     hashing_weights: Any) -> None:
     root = make_pack(tmp_path)
-    answerer = answerer_for(root)
+    answerer = answerer_for(root, hashing_weights)
     # the kiosk's sentence is German; the title is quoted as written (here in French, the
     # pack's default); a room name missing in German is given in French, with a notice
     artist = answerer.answer(Question("wer hat the milkmaid gemalt", "de"))
@@ -76,7 +79,7 @@ def test_missing_translation_falls_back_with_notice(tmp_path: Path) -> None:
 
 
 def test_curated_answer_in_the_visitors_language(answerer: KioskAnswerer) -> None:
-    answer = answerer.answer(Question("¿qué prepara la criada de la lechera?", "es"))
+    answer = answerer.answer(Question("¿Qué prepara la criada?", "es"))  # as curated
     assert answer.kind is AnswerKind.ANSWER
     assert answer.source.kind is SourceKind.QA
     assert answer.text == "Probablemente un pudín de pan."
@@ -88,20 +91,22 @@ def test_faq(answerer: KioskAnswerer) -> None:
     assert answer.source.ref == "toilets"
 
 
-def test_ambiguous_artist_asks_which(tmp_path: Path) -> None:
+def test_ambiguous_artist_asks_which(tmp_path: Path, hashing_weights: Any) -> None:
     second = MILKMAID.replace("La Laitière", "La Dentellière").replace(
         "The Milkmaid", "The Lacemaker").replace("La lechera", "La encajera")
-    answerer = answerer_for(make_pack(tmp_path, {"exhibits/the-lacemaker.yaml": second}))
+    answerer = answerer_for(make_pack(tmp_path, {"exhibits/the-lacemaker.yaml": second}),
+                            hashing_weights)
     answer = answerer.answer(Question("when did vermeer paint it", "en"))
     assert answer.kind is AnswerKind.CLARIFY
     assert {s.exhibit_id for s in answer.suggestions} == {"the-milkmaid", "the-lacemaker"}
 
 
-def test_exhibition_dates_hide_works_not_on_view(tmp_path: Path) -> None:
+def test_exhibition_dates_hide_works_not_on_view(tmp_path: Path,
+                                                  hashing_weights: Any) -> None:
     root = make_pack(tmp_path, {"exhibits/the-milkmaid.yaml": MILKMAID
                                 + "on_view: {from: 2030-01-01, until: 2030-03-01}\n"})
-    before = answerer_for(root, today=dt.date(2029, 12, 31))
-    during = answerer_for(root, today=dt.date(2030, 2, 1))
+    before = answerer_for(root, hashing_weights, today=dt.date(2029, 12, 31))
+    during = answerer_for(root, hashing_weights, today=dt.date(2030, 2, 1))
     q = Question("who painted the milkmaid", "en")
     assert before.answer(q).exhibit_id is None
     assert during.answer(q).exhibit_id == "the-milkmaid"

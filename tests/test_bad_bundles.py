@@ -139,7 +139,7 @@ def make_bad(how: str, corpus: Path, work: Path) -> Path:
     elif how == "unknown key":
         rewrite(b, m, corpus / "stranger.key")
     elif how == "wrong format version":
-        m["format_version"] = 2
+        m["format_version"] = 3
         rewrite(b, m, key)
     elif how == "wrong encoder id":
         m["encoder"] = {"id": "use-multilingual-v3-int8", "sha256": "f" * 64}
@@ -205,8 +205,8 @@ CASES = {
     "absent signature": "not signed, and this kiosk only accepts signed bundles — build it with "
                         "`kiosk content build --sign KEY.key`",
     "unknown key": "which this kiosk does not trust — sign it with a trusted key or add its .pub",
-    "wrong format version": "content format kiosk-bundle 2, this kiosk reads format "
-                            "kiosk-bundle 1",
+    "wrong format version": "content format kiosk-bundle 3, this kiosk reads format "
+                            "kiosk-bundle 2",
     "wrong encoder id": "was built with encoder use-multilingual-v3-int8, this kiosk uses "
                         "hashing-test-encoder — rebuild it",
     "schema error in the records": "content.json: exhibits[0] title: ['not', 'a', 'mapping'] is "

@@ -28,7 +28,7 @@ def built(tmp_path: Path) -> tuple[Path, Path]:
 def test_manifest_and_files(built: tuple[Path, Path]) -> None:
     _, out = built
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert len(manifest["id"]) == 64
     assert manifest["languages"] == ["fr", "en", "es"]
     assert manifest["encoder"] == {"id": "hashing-test-encoder", "sha256": "0" * 64}

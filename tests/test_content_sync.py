@@ -179,7 +179,7 @@ def _damage(bundle_dir: Path, how: str, tmp_path: Path) -> None:
     ("symlinked folder", "images is a symbolic link"),
     ("escape", "the manifest lists '../outside.txt', a path outside the bundle — refused"),
     ("bad id", "has no valid id, build time or file list — not a content bundle"),
-    ("format", "content format kiosk-bundle 99, this kiosk reads format kiosk-bundle 1"),
+    ("format", "content format kiosk-bundle 99, this kiosk reads format kiosk-bundle 2"),
 ])
 def test_a_bad_bundle_changes_nothing(data: DataDir, versions: list[tuple[Path, str]],
                                       tmp_path: Path, how: str, expected: str) -> None:

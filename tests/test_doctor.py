@@ -52,8 +52,11 @@ def synced(tmp_path: Path, encoder: Any, pack: Path | None = None) -> DataDir:
 @pytest.mark.models
 def test_the_installed_models_are_ok(encoder: Any) -> None:
     probe = Probe(SETTINGS, DataDir(resolve_data_dir()))
-    check = doctor.check_model(probe, SETTINGS.models.encoder)
+    use, e5 = SETTINGS.models.encoder.split(",")
+    check = doctor.check_model(probe, use)
     assert (check.status, check.detail) == (OK, "1 file, sha256 verified")
+    check = doctor.check_model(probe, e5)  # the packed weights and the two files made from them
+    assert (check.status, check.detail) == (OK, "4 files, sha256 verified")
     assert doctor.check_vad(probe).status == OK
 
 
@@ -297,7 +300,8 @@ def test_json_and_exit_code_through_the_cli(tmp_path: Path,
     by_name = {c["name"]: c for c in report["checks"]}
     assert by_name["content"]["status"] == FAIL
     assert {"microphone", "speakers", "disk", "memory", "CPU temperature", "power", "clock",
-            "time source", "end-to-end", f"model {SETTINGS.models.encoder}"} <= set(by_name)
+            "time source", "end-to-end",
+            *(f"model {m}" for m in SETTINGS.models.encoder.split(","))} <= set(by_name)
     assert report["failures"] == sum(c["status"] == FAIL for c in report["checks"])
     assert main([*argv, "--quick"]) == 1
     lines = capsys.readouterr().out.splitlines()

@@ -30,6 +30,7 @@ from kiosk.insights.report import read_turns, run_report, summarise
 from kiosk.paths import DataDir
 from kiosk.pipeline import Pipeline
 from kiosk.qa.answerer import KioskAnswerer
+from kiosk.qa.encoder import primary
 from kiosk.session import Session
 from kiosk.settings import InsightsSettings, Settings
 from kiosk.testing import EnergyVad, HashingEncoder, SamplesMicrophone, ScriptedRecognizer
@@ -240,7 +241,7 @@ def test_paraphrases_group_across_languages_and_unrelated_ones_do_not(encoder: A
              ("¿hay wifi?", "es", "unknown"), ("what's the weather tomorrow", "en",
                                                 "out_of_scope"),
              ("can I bring my dog", "en", "unknown"), ("où est le parking", "fr", "unknown")]
-    groups = group_questions(asked, encoder.encode)
+    groups = group_questions(asked, primary(encoder).encode)
     by_text = {text: g for g in groups for text, _, _ in g.examples}
     toilets = by_text["where is the toilet"]
     assert {t for t, _, _ in toilets.examples} == {

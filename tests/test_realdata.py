@@ -28,9 +28,11 @@ def scores(tmp_path_factory: pytest.TempPathFactory, shared_eval: Path,
         for item in questions:
             question = Question(item.q, item.lang)
             answer = answerer.answer(question)
-            ranked = next(c for c in answerer.explain(question).candidates
-                          if c.kind == "sentence")
-            top += ranked.ref == item.expect
+            ev = answerer.explain(question)
+            best = max((p, i) for i, (c, p) in enumerate(
+                zip(ev.candidates, ev.probabilities.tolist(), strict=True))
+                if c.kind == "sentence")[1]
+            top += ev.candidates[best].ref == item.expect  # the likeliest sentence's passage
             if answer.kind is AnswerKind.ANSWER:
                 answered += 1
                 quoted += answer.source.ref == item.expect

@@ -30,23 +30,35 @@ def test_every_setting_has_a_default_and_a_doc() -> None:
 def test_describe_is_valid_toml_holding_every_default() -> None:
     data = tomllib.loads(describe())
     assert load_settings(None, None) == Settings()
-    assert data["qa"]["answer_threshold"] == Settings().qa.answer_threshold
+    assert data["qa"]["answer_probability"] == Settings().qa.answer_probability
+    assert data["kiosk"]["room"] == Settings().kiosk.room
     assert data["models"]["encoder"] == Settings().models.encoder
 
 
 def test_file_and_overrides(tmp_path: Path) -> None:
     path = tmp_path / "settings.toml"
-    path.write_text("[qa]\nanswer_threshold = 0.7\nsuggestions = 2\n")
+    path.write_text("[qa]\nanswer_probability = 0.7\nsuggestions = 2\n")
     s = load_settings(path, ["qa.suggestions=3", "session.language=es"])
-    assert s.qa.answer_threshold == 0.7
+    assert s.qa.answer_probability == 0.7
     assert s.qa.suggestions == 3
     assert s.session.language == "es"
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.qa.suggestions = 4  # type: ignore[misc]
 
 
+def test_a_retired_setting_warns_and_is_ignored(tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    """Settings of the answerer before the scorer (answer_threshold...) do not stop a kiosk
+    whose settings file still has them: one warning says to remove them."""
+    path = tmp_path / "settings.toml"
+    path.write_text("[qa]\nanswer_threshold = 0.7\nsuggestions = 2\n")
+    s = load_settings(path)
+    assert s.qa.suggestions == 2 and s.qa.answer_probability == Settings().qa.answer_probability
+    assert "'answer_threshold' is no longer used" in caplog.text
+
+
 @pytest.mark.parametrize(("text", "expected"), [
-    ("[qa]\nanswer_treshold = 0.7\n", "unknown setting 'answer_treshold'"),
+    ("[qa]\nanswer_probabilty = 0.7\n", "unknown setting 'answer_probabilty'"),
     ("[qa]\nsuggestions = 'many'\n", "'suggestions' must be a int"),
     ("[qa\n", "not valid TOML"),
 ])

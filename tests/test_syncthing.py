@@ -55,7 +55,7 @@ licence = "test"
 kind = "pypi"
 [[model.files]]
 name = "none"
-members = []
+members = ["none"]
 size = 0
 sha256 = "{ENC.sha256}"
 """

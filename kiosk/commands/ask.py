@@ -63,13 +63,18 @@ def _explain(answerer: Any, question: str, lang: str, about: str | None) -> None
     from kiosk.events import Question
 
     ev = answerer.explain(Question(question, lang), about)
-    named = {k: round(v, 2) for k, v in ev.mentions.titles.items() if v >= 0.3}
-    print(f"[explain] names: {named} artists: {sorted(ev.mentions.artists)} "
-          f"subject: {ev.target} choices: {ev.choices}")
+    a = ev.analysis
+    named = {k: round(v, 2) for k, v in a.mentions.titles.items() if v >= 0.3}
+    print(f"[explain] names: {named} artists: {sorted(a.mentions.artists)} "
+          f"works it may be about: {sorted(a.subjects)}")
+    intents = a.intents[0]
     print("[explain] intents: " + ", ".join(f"{k} {v:.2f}" for k, v in
-                                         sorted(ev.intent.items(), key=lambda kv: -kv[1])))
-    for c in ev.candidates[:8]:
-        print(f"[explain]   {c.score:.3f} {c.kind:<11} {c.ref} {c.item}")
+                                         sorted(intents.items(), key=lambda kv: -kv[1])[:5]))
+    order = sorted(range(len(ev.candidates)), key=lambda i: -ev.probabilities[i])
+    print(f"[explain] decision: {ev.decision.action} (none of them: {ev.none:.3f})")
+    for i in order[:8]:
+        c = ev.candidates[i]
+        print(f"[explain]   {ev.probabilities[i]:.3f} {c.kind:<8} {c.ref} {c.item}")
 
 
 def _say(settings: Settings, answer: Answer, out: Path) -> None:

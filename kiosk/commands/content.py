@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import asdict
@@ -25,7 +26,7 @@ def _content_sync(args: argparse.Namespace, data: DataDir) -> int:
     from kiosk.content import sync as versions
     from kiosk.content.unpack import Limits
     from kiosk.content.watch import poll_source
-    from kiosk.models import get_spec
+    from kiosk.qa.encoder import identity
 
     settings = _settings(args)
     keep = settings.content.keep if args.keep is None else args.keep
@@ -33,7 +34,7 @@ def _content_sync(args: argparse.Namespace, data: DataDir) -> int:
         raise KioskError(f"--keep {keep}: give 0 or more old versions to keep")
     if args.interval <= 0:
         raise KioskError(f"--interval {args.interval}: give a number of seconds above 0")
-    spec = get_spec(settings.models.encoder)
+    encoder_id, encoder_sha = identity(settings.models.encoder)
     settings_file = getattr(args, "settings", None) or default_settings_path()
     base = Path(settings_file).parent if settings_file else None  # keys relative to it
     trusted = keys.trusted_keys(settings.content.trusted_keys, base)
@@ -41,7 +42,7 @@ def _content_sync(args: argparse.Namespace, data: DataDir) -> int:
     seen: set[str] = set()
 
     def once() -> None:
-        print(versions.sync(data, args.source, spec.id, spec.files[0].sha256, keep,
+        print(versions.sync(data, args.source, encoder_id, encoder_sha, keep,
                             trusted=trusted, limits=limits, report=print, seen=seen),
               flush=True)
         current = versions.current_version(data)
@@ -113,10 +114,14 @@ def _content_build(args: argparse.Namespace) -> int:
 
     from kiosk.content.bundle import build
     from kiosk.content.unpack import write_archive
-    from kiosk.qa.encoder import load_encoder
+    from kiosk.qa.encoder import load_encoders
+    from kiosk.qa.vector_cache import VectorCache
 
     settings = _settings(args)
-    encoder = load_encoder(_data(args), settings.models.encoder, settings.models.threads)
+    data = _data(args)
+    # a build waits for nobody: every core (the kiosk's own setting leaves one for the UI)
+    encoder = load_encoders(data, settings.models.encoder,
+                            max(settings.models.threads, os.cpu_count() or 1))
     start = time.perf_counter()
     out = args.output
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +132,7 @@ def _content_build(args: argparse.Namespace) -> int:
             task = bar.add_task("encoding", total=None)
             manifest = build(args.pack, tmp / "bundle" if tmp else out, encoder,
                              lambda done, total: bar.update(task, completed=done, total=total),
-                             sign=args.sign)
+                             sign=args.sign, cache=VectorCache(data.vector_cache))
         if tmp is not None:
             out = write_archive(tmp / "bundle", out)
     finally:

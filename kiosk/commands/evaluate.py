@@ -56,7 +56,7 @@ def _eval(args: argparse.Namespace) -> int:
     if args.failures:
         for r in report["results"]:
             if not r["ok"]:
-                console.print(f"✗ {r['outcome']} [{r['lang']}] {r['question']!r} expect={r['expect']} "
-                              f"got={r['got']} ({r['kind']}, {r['source']}, "
+                console.print(f"✗ {r['outcome']} [{r['lang']}] {r['question']!r} "
+                              f"expect={r['expect']} got={r['got']} ({r['kind']}, {r['source']}, "
                               f"{r['confidence']}) → {r['answer'][:80]!r}", markup=False)
     return 0

@@ -26,12 +26,13 @@ import numpy as np
 from kiosk.content import keys
 from kiosk.content.loader import read_pack
 from kiosk.content.model import Pack
-from kiosk.content.schema import FORMAT_VERSION, LANG_CODE, SLUG
+from kiosk.content.schema import LANG_CODE, SLUG
 from kiosk.content.store import DB_NAME, VECTORS_NAME, TinyDbStore, write_db
 from kiosk.errors import ContentError
 from kiosk.models import sha256_file
 from kiosk.ports import Encoder, Vectors
 from kiosk.qa.index import Unit, build_units, encode_units, units_from_records, units_to_records
+from kiosk.qa.vector_cache import VectorCache
 
 MANIFEST = "manifest.json"
 SIGNATURE = keys.SIGNATURE
@@ -40,6 +41,9 @@ ORIGIN = "origin.json"
 UNLISTED = frozenset({MANIFEST, SIGNATURE, ORIGIN})
 """Files a bundle folder may hold that its manifest does not list."""
 FORMAT = "kiosk-bundle"
+FORMAT_VERSION = 2
+"""2: the answers of curated and practical entries are encoded too (the answer scorer reads
+them); the encoder may be several, fused."""
 ID = re.compile(r"[0-9a-f]{64}")
 REBUILD = "build it again with `kiosk content build`"
 
@@ -63,7 +67,7 @@ def content_hash(root: Path, pack: Pack, encoder_id: str, encoder_sha: str) -> s
 
 def build(pack_dir: Path, out: Path, encoder: Encoder,
           progress: Callable[[int, int], None] | None = None,
-          sign: Path | None = None) -> dict[str, Any]:
+          sign: Path | None = None, cache: VectorCache | None = None) -> dict[str, Any]:
     """Validate the pack, encode it and write the bundle at ``out`` atomically; with ``sign``
     (a private key file from ``kiosk content keygen``) also write ``signature.json``."""
     private = keys.load_private(sign) if sign is not None else None  # fail before encoding
@@ -78,7 +82,7 @@ def build(pack_dir: Path, out: Path, encoder: Encoder,
         if progress:
             progress(done, len(units))
 
-    vectors = encode_units(units, encoder, step)
+    vectors = encode_units(units, encoder, step, cache=cache)
     out = Path(out)
     if out.exists() and not (out / MANIFEST).exists():
         raise ContentError(f"{out} exists and is not a bundle — choose another output folder")
@@ -284,7 +288,7 @@ RECORDS: dict[str, dict[str, Any]] = {
                            "answer": _LOC}},
     "units": {"type": "object", "additionalProperties": False,
               "required": ["kind", "ref", "item", "lang", "text"],
-              "properties": {"kind": {"enum": ["qa", "faq", "sentence", "title"]},
+              "properties": {"kind": {"enum": ["qa", "faq", "answer", "sentence", "title"]},
                              "ref": {"type": "string"}, "item": {"type": "integer"},
                              "lang": {"type": "string"}, "text": {"type": "string"}}},
 }

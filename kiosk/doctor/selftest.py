@@ -24,7 +24,10 @@ def configured_models(p: Probe) -> list[str]:
 
     languages = p.found.get("languages") or ["fr", "en", "es"]
     asr = engine_map(p.settings.asr, languages)
-    return list(dict.fromkeys([p.settings.models.encoder, p.settings.asr.engine, *asr.values()]))
+    from kiosk.qa.encoder import encoder_ids
+
+    return list(dict.fromkeys([*encoder_ids(p.settings.models.encoder), p.settings.asr.engine,
+                               *asr.values()]))
 
 
 def check_model(p: Probe, model_id: str) -> Check:
@@ -65,7 +68,6 @@ def check_vad(p: Probe) -> Check:
 
 def check_content(p: Probe) -> Check:
     """The version the kiosk would serve: complete, every file matching, the right encoder."""
-    from kiosk import models
     from kiosk.content import bundle
     from kiosk.content.sync import current_version
     from kiosk.errors import ContentError
@@ -87,11 +89,13 @@ def check_content(p: Probe) -> Check:
     built = str(manifest.get("created", "?"))[:16].replace("T", " ") + " UTC"
     what = (f"{folder.name[:12]}: {manifest.get('museum', '?')}, "
             f"{manifest.get('counts', {}).get('exhibits', '?')} works, built {built}")
-    spec = models.get_spec(p.settings.models.encoder)
+    from kiosk.qa.encoder import identity
+
+    encoder_id, encoder_sha = identity(p.settings.models.encoder)
     encoder = manifest.get("encoder") or {}
-    if encoder.get("id") != spec.id or encoder.get("sha256") != spec.files[0].sha256:
+    if encoder.get("id") != encoder_id or encoder.get("sha256") != encoder_sha:
         return Check("content", FAIL, f"{what}: built for encoder {encoder.get('id')}, the "
-                     f"kiosk uses {spec.id}", "build the bundle again with this encoder")
+                     f"kiosk uses {encoder_id}", "build the bundle again with this encoder")
     if p.serving is None and folder.name != current_version(p.data):
         return Check("content", WARN, f"serving the previous version {what}: the current one "
                      "is damaged", "sync the current bundle again (`kiosk content sync SRC`)")

@@ -215,9 +215,9 @@ def run_report(settings: Settings, data: DataDir, since: str | None, output: Pat
     groups: list[Group] = []
     if any(unanswered(t) for t in turns):
         if encode is None:
-            from kiosk.qa.encoder import load_encoder
+            from kiosk.qa.encoder import encoder_ids, load_encoder
 
-            encode = load_encoder(data, settings.models.encoder).encode
+            encode = load_encoder(data, encoder_ids(settings.models.encoder)[0]).encode
         groups = unanswered_groups(turns, encode)
     summary = summarise(turns, groups)
     period = f"since {start.isoformat()}" if start else f"in {folder}"

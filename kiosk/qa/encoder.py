@@ -5,6 +5,7 @@ The only module that imports onnxruntime. Strings in, unit-length 512-d vectors 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 from kiosk.errors import ModelError
 from kiosk.models import ModelSpec, get_spec, installed_path
 from kiosk.paths import DataDir
-from kiosk.ports import Vectors
+from kiosk.ports import Encoder, Vectors
 
 
 class OnnxEncoder:
@@ -40,7 +41,8 @@ class OnnxEncoder:
         self.model_id = model_id
         self.sha256 = sha256
 
-    def encode(self, texts: Sequence[str], batch: int = 64) -> Vectors:
+    def encode(self, texts: Sequence[str], passage: bool = False, batch: int = 64) -> Vectors:
+        """USE reads questions and passages alike (``passage`` is ignored)."""
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
         parts = []
@@ -53,11 +55,76 @@ class OnnxEncoder:
         return np.asarray(vectors / np.maximum(norms, 1e-9), dtype=np.float32)
 
 
-def load_encoder(data: DataDir, model_id: str, threads: int = 1) -> OnnxEncoder:
+def load_encoder(data: DataDir, model_id: str, threads: int = 1) -> Encoder:
     """The installed encoder; ModelError with the install command when it is missing."""
     spec: ModelSpec = get_spec(model_id)
     if spec.role != "question-encoder":
         raise ModelError(f"model '{model_id}' is a {spec.role}, not a question encoder — "
                          "fix models.encoder in the settings")
+    if spec.files[0].name == "e5-small-q4.bin":
+        from kiosk.qa.e5 import load_e5_encoder
+
+        return load_e5_encoder(data, model_id, threads)
     path = installed_path(data, spec, spec.files[0].name)
     return OnnxEncoder(path, spec.id, spec.files[0].sha256, threads=threads)
+
+
+class FusedEncoder:
+    """Several encoders read as one: their unit vectors side by side (each part unit-length),
+    so a bundle stores one table and the answer scorer weighs each part's similarity."""
+
+    def __init__(self, parts: Sequence[Encoder]) -> None:
+        self.parts = list(parts)
+        self.widths = [p.encode(["?"]).shape[1] for p in self.parts]
+        self.model_id = "+".join(p.model_id for p in self.parts)
+        self.sha256 = hashlib.sha256("\n".join(p.sha256 for p in self.parts).encode()).hexdigest()
+
+    def encode(self, texts: Sequence[str], passage: bool = False) -> Vectors:
+        return np.hstack([p.encode(texts, passage) for p in self.parts]).astype(np.float32)
+
+
+def primary(encoder: Encoder) -> Encoder:
+    """The first encoder of ``models.encoder``: what grouping visitors' questions uses (its
+    cosines are what ``insights.cluster.THRESHOLD`` was set on; fused vectors are not
+    unit-length)."""
+    return encoder.parts[0] if isinstance(encoder, FusedEncoder) else encoder
+
+
+def split(encoder: Encoder, vectors: Vectors) -> list[tuple[Encoder, Vectors]]:
+    """Each part of a (possibly fused) encoder with its columns of ``vectors``."""
+    if not isinstance(encoder, FusedEncoder):
+        return [(encoder, vectors)]
+    out, start = [], 0
+    for part, width in zip(encoder.parts, encoder.widths, strict=True):
+        out.append((part, vectors[:, start:start + width]))
+        start += width
+    if start != vectors.shape[1]:
+        raise ModelError(f"the content's vectors have {vectors.shape[1]} columns, the encoders "
+                         f"{encoder.model_id} make {start} — rebuild the bundle")
+    return out
+
+
+def encoder_ids(model_ids: str) -> list[str]:
+    """The catalog ids in ``models.encoder`` (one, or several separated by commas)."""
+    ids = [m.strip() for m in model_ids.split(",") if m.strip()]
+    if not ids:
+        raise ModelError("models.encoder is empty — give a question encoder from "
+                         "`kiosk models list`")
+    return ids
+
+
+def identity(model_ids: str) -> tuple[str, str]:
+    """(id, sha256) a bundle built with ``models.encoder`` records, from the catalog alone
+    (nothing loaded): what `content sync` and `doctor` compare a bundle's manifest with."""
+    specs = [get_spec(m) for m in encoder_ids(model_ids)]
+    if len(specs) == 1:
+        return specs[0].id, specs[0].files[0].sha256
+    sha = hashlib.sha256("\n".join(s.files[0].sha256 for s in specs).encode()).hexdigest()
+    return "+".join(s.id for s in specs), sha
+
+
+def load_encoders(data: DataDir, model_ids: str, threads: int = 1) -> Encoder:
+    """``models.encoder``: one catalog id, or several separated by commas (fused)."""
+    ids = encoder_ids(model_ids)
+    encoders = [load_encoder(data, m, threads) for m in ids]
+    return encoders[0] if len(encoders) == 1 else FusedEncoder(encoders)

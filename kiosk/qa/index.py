@@ -7,8 +7,6 @@ Vectors are computed once, when a bundle is built (or when a pack is opened dire
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -16,7 +14,11 @@ import numpy as np
 
 from kiosk.content.model import Pack
 from kiosk.ports import Encoder, Vectors
-from kiosk.qa.text import content_words, sentences, stem
+from kiosk.qa.text import sentences
+from kiosk.qa.vector_cache import VectorCache
+
+PASSAGES = frozenset({"sentence", "answer"})
+"""Unit kinds that answer questions (encoded as passages)."""
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,9 @@ class Unit:
     """One matchable text."""
 
     kind: str
-    """``qa``, ``faq``, ``sentence``, or ``title`` (a work's name, to recognise it by meaning
-    in any language)."""
+    """``qa`` or ``faq`` (a phrasing of a curated or practical question), ``answer`` (its
+    answer), ``sentence`` (of a description), or ``title`` (a work's name, to recognise it by
+    meaning in any language)."""
     ref: str
     """The exhibit or FAQ id."""
     item: int
@@ -46,55 +49,39 @@ def build_units(pack: Pack) -> list[Unit]:
         for i, pair in enumerate(ex.qa):
             for lang, phrasings in sorted(pair.questions.items()):
                 units += [Unit("qa", ex.id, i, lang, q) for q in phrasings]
+            units += [Unit("answer", ex.id, i, lang, a) for lang, a in sorted(pair.answer.items())]
         for lang, paragraph in sorted(ex.description.items()):
             units += [Unit("sentence", ex.id, j, lang, s)
                       for j, s in enumerate(sentences(paragraph))]
     for entry in pack.faq:
         for lang, phrasings in sorted(entry.questions.items()):
             units += [Unit("faq", entry.id, 0, lang, q) for q in phrasings]
+        units += [Unit("answer", entry.id, 0, lang, a) for lang, a in sorted(entry.answer.items())]
     return units
 
 
 def encode_units(units: list[Unit], encoder: Encoder,
-                 progress: Callable[[int], None] | None = None, batch: int = 64) -> Vectors:
-    """Vectors of every unit, in order (``progress`` is told how many were done)."""
-    parts = []
-    for start in range(0, len(units), batch):
-        chunk = units[start:start + batch]
-        parts.append(encoder.encode([u.text for u in chunk]))
-        if progress:
-            progress(len(chunk))
-    if not parts:
-        return np.zeros((0, 512), dtype=np.float32)
-    return np.concatenate(parts).astype(np.float32)
-
-
-class Lexical:
-    """Shared-word evidence between a question and sentences (IDF-weighted stem overlap)."""
-
-    def __init__(self, texts: list[list[tuple[str, str]]]) -> None:
-        """``texts``: per document, its parts as (text, language)."""
-        self.stems = [frozenset(stem(w) for text, lang in parts for w in content_words(text, lang))
-                      for parts in texts]
-        df = Counter(s for stems in self.stems for s in stems)
-        n = max(len(texts), 1)
-        self.idf = {s: math.log(1 + n / c) for s, c in df.items()}
-        self.unknown_idf = math.log(1 + n)
-
-    def overlap(self, question: str, lang: str, rows: np.ndarray,
-                ignore: frozenset[str]) -> np.ndarray:
-        """For each row: share of the question's (weighted) word stems the document holds."""
-        q = {stem(w) for w in content_words(question, lang) if w not in ignore}
-        if not q:
-            return np.zeros(len(rows), dtype=np.float32)
-        weights = {s: self.idf.get(s, self.unknown_idf) for s in q}
-        total = sum(weights.values())
-        out = np.zeros(len(rows), dtype=np.float32)
-        for k, row in enumerate(rows):
-            hit = q & self.stems[row]
-            if hit:
-                out[k] = sum(weights[s] for s in hit) / total
-        return out
+                 progress: Callable[[int], None] | None = None, batch: int = 64,
+                 cache: VectorCache | None = None) -> Vectors:
+    """Vectors of every unit, in order (``progress`` is told how many were done): sentences
+    and answers as passages, questions and titles as questions."""
+    if not units:
+        return np.asarray(encoder.encode([]), dtype=np.float32)
+    out: np.ndarray | None = None
+    for passage in (False, True):
+        rows = [i for i, u in enumerate(units) if (u.kind in PASSAGES) == passage]
+        for start in range(0, len(rows), batch):
+            chunk = rows[start:start + batch]
+            texts = [units[i].text for i in chunk]
+            vectors = cache.encode(encoder, texts, passage) if cache is not None else \
+                encoder.encode(texts, passage)
+            if out is None:
+                out = np.zeros((len(units), vectors.shape[1]), dtype=np.float32)
+            out[chunk] = vectors
+            if progress:
+                progress(len(chunk))
+    assert out is not None
+    return out
 
 
 def units_to_records(units: list[Unit]) -> list[dict[str, object]]:

@@ -18,6 +18,7 @@ FIELD_OF = {"size": "dimensions"}
 UNSUPPORTED = "unsupported"
 GREETING = "greeting"
 OUT_OF_SCOPE = "out_of_scope"
+MORE = "more"
 
 
 def load_table() -> dict[str, Any]:
@@ -48,7 +49,8 @@ class Intents:
         groups = [(name, table["intent"][name]["examples"]) for name in FACTS]
         groups += [(UNSUPPORTED, table["unsupported"]["examples"]),
                    (OUT_OF_SCOPE, table["out_of_scope"]["examples"]),
-                   (GREETING, table["greeting"]["examples"])]
+                   (GREETING, table["greeting"]["examples"]),
+                   (MORE, table["more"]["examples"])]
         for name, examples in groups:
             labels += [name] * len(examples)
             texts += examples

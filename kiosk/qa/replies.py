@@ -61,8 +61,12 @@ class Replies:
 
     def _answer(self, kind: SourceKind, lang: str, text: str, used: str, score: float,
                 exhibit: Exhibit | None = None, faq_id: str | None = None, detail: str = "",
-                skip: int | None = None) -> Answer:
-        suggestions = self._suggestions(exhibit, lang, skip) if exhibit else ()
+                skip: int | None = None, more: bool = False) -> Answer:
+        suggestions = self._suggestions(exhibit, lang, skip) if exhibit else []
+        if more and exhibit is not None:  # the description goes on: "tell me more"
+            label = self.intents.suggestion("more", lang) or \
+                self.intents.suggestion("more", "en") or "+"
+            suggestions = [Suggestion(label, label, exhibit.id), *suggestions][: self.count]
         return Answer(
             kind=AnswerKind.ANSWER, text=text, lang=used,
             source=Source(kind, exhibit.id if exhibit else None, faq_id, detail),
@@ -74,9 +78,9 @@ class Replies:
         """A fact from the work's fields, in the kiosk's words ('about': its description)."""
         if field == "about":
             paragraph, used = self._text(ex.description, lang)
-            text = " ".join(sentences(paragraph)[:2])
-            return self._answer(SourceKind.DESCRIPTION, lang, text, used, score, ex,
-                                detail="description")
+            parts = sentences(paragraph)
+            return self._answer(SourceKind.DESCRIPTION, lang, " ".join(parts[:2]), used, score,
+                                ex, detail="description", more=len(parts) > 2)
         # The sentence is the kiosk's own, in the visitor's language when it has one; names
         # (title, artist) are quoted as written; a value (date, medium, room...) missing in that
         # language is given in another one, and the notice says so.
@@ -102,13 +106,11 @@ class Replies:
                             skip=item)
 
     def sentence(self, lang: str, ex: Exhibit, item: int, used: str, score: float) -> Answer:
-        """Quote sentence ``item`` of the description in ``used`` (and the next, if short)."""
+        """Quote sentence ``item`` of the description in ``used``, whole and alone; "tell me
+        more" offers the next one."""
         parts = sentences(ex.description[used])
-        chosen = parts[item]
-        if len(chosen) < 90 and item + 1 < len(parts):
-            chosen += " " + parts[item + 1]
-        return self._answer(SourceKind.DESCRIPTION, lang, chosen, used, score, ex,
-                            detail=f"description[{item}]")
+        return self._answer(SourceKind.DESCRIPTION, lang, parts[item], used, score, ex,
+                            detail=f"description[{item}]", more=item + 1 < len(parts))
 
     def faq(self, lang: str, faq_id: str, score: float) -> Answer:
         """A practical answer."""
@@ -128,9 +130,11 @@ class Replies:
                       _confidence(score), tuple(options))
 
     def unknown(self, lang: str, about: Exhibit | None, score: float, top: list[Exhibit],
-                out_of_scope: bool = False) -> Answer:
-        """The museum's honest refusal, with what the kiosk can tell instead."""
-        text, used = self._reply("out_of_scope" if out_of_scope else "unknown", lang)
+                out_of_scope: bool = False, said_all: bool = False) -> Answer:
+        """The museum's honest refusal, with what the kiosk can tell instead (``said_all``:
+        the description has no more to say)."""
+        text, used = self._reply("said_all" if said_all else
+                                 "out_of_scope" if out_of_scope else "unknown", lang)
         if about is not None:
             suggestions = self._suggestions(about, lang, None)
         else:

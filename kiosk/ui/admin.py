@@ -113,11 +113,15 @@ def engine_rows(settings: Settings, languages: Iterable[str], voice: bool = True
             rows.append((role, f"{model_id} — {package} {version(package)}; {_licence(spec)}"))
     else:
         rows.append(("Speech recognition", "off (touch only)"))
-    encoder_id = settings.models.encoder
-    spec, problem = _model(encoder_id)
-    rows.append(("Question encoder", f"{encoder_id} — onnxruntime {version('onnxruntime')}, "
-                 f"onnxruntime-extensions {version('onnxruntime-extensions')}; "
-                 + (_licence(spec) if spec else problem)))
+    encoders = []
+    for encoder_id in [m.strip() for m in settings.models.encoder.split(",") if m.strip()]:
+        spec, problem = _model(encoder_id)
+        engine = (f"onnxruntime {version('onnxruntime')} (4-bit graph made at install)"
+                  if spec and spec.files[0].name == "e5-small-q4.bin" else
+                  f"onnxruntime {version('onnxruntime')}, onnxruntime-extensions "
+                  f"{version('onnxruntime-extensions')}")
+        encoders.append(f"{encoder_id} — {engine}; " + (_licence(spec) if spec else problem))
+    rows.append(("Question encoder" + "s" * (len(encoders) > 1), " · ".join(encoders)))
     rows.append(("Speech synthesis",
                  f"espeak-ng {espeak()} — pyttsx3 {version('pyttsx3')}"))
     rows.append(("Packages", " · ".join(f"{p} {version(p)}" for p in PACKAGES)))

@@ -168,7 +168,7 @@ def follow_versions(settings: Settings, data: DataDir, controller: Any, encoder:
     def opened(path: Path) -> Any:
         content = open_content(path, encoder)
         answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder,
-                                 settings.qa)
+                                 settings.qa, room=settings.kiosk.room)
         return answerer, content, path
 
     def deliver(result: Any) -> None:

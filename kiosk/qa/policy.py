@@ -1,0 +1,69 @@
+"""Answer, ask "which one?", or decline — from the scorer's probabilities and two thresholds.
+
+- **clarify** when two or more works each hold at least ``clarify`` of the probability (the
+  visitor may mean either: guessing would risk a wrong answer);
+- else **answer** with the best candidate when its probability reaches ``answer``;
+- else **decline** honestly.
+
+The thresholds are fitted with the scorer's weights (``kiosk/qa/train``) and can be re-fitted on
+a museum's own questions (``kiosk calibrate``); settings may override them (``[qa]``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kiosk.qa.sources import Candidate
+
+ANSWER = "answer"
+CLARIFY = "clarify"
+DECLINE = "decline"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The decision's only numbers."""
+
+    answer: float
+    """Least probability of the best candidate to answer with it."""
+    clarify: float
+    """Least probability each of two works needs for 'which one do you mean?'."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one question."""
+
+    action: str
+    """answer | clarify | decline."""
+    best: int = -1
+    """Index of the candidate to answer with (answer), else of the best one (-1: none)."""
+    works: tuple[str, ...] = ()
+    """The works to choose between (clarify), most likely first."""
+    probability: float = 0.0
+    """The best candidate's probability."""
+
+
+def work_mass(candidates: list[Candidate], probs: np.ndarray) -> dict[str, float]:
+    """Probability that the answer is about each work (summed over its candidates)."""
+    mass: dict[str, float] = {}
+    for c, p in zip(candidates, probs.tolist(), strict=True):
+        if c.kind != "faq":
+            mass[c.ref] = mass.get(c.ref, 0.0) + p
+    return mass
+
+
+def decide(candidates: list[Candidate], probs: np.ndarray, t: Thresholds) -> Decision:
+    if not candidates:
+        return Decision(DECLINE)
+    best = int(np.argmax(probs))
+    top = float(probs[best])
+    ranked = sorted(work_mass(candidates, probs).items(), key=lambda kv: (-kv[1], kv[0]))
+    likely = tuple(ref for ref, mass in ranked if mass >= t.clarify)
+    if len(likely) >= 2:
+        return Decision(CLARIFY, best, likely, top)
+    if top >= t.answer:
+        return Decision(ANSWER, best, (), top)
+    return Decision(DECLINE, best, (), top)

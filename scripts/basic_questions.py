@@ -1,0 +1,54 @@
+"""Write the plain training questions of a training pack: "tell me about X", the bare title,
+"what is X" for each work, and questions about "it" with no work named or talked about (which
+the kiosk must not answer as if it knew which work). Deterministic; the output is committed
+(``tests/data/train/<pack>/basic.yaml``) and read by ``kiosk/qa/train/recipe.toml``.
+
+    .venv/bin/python scripts/basic_questions.py tests/data/train/modern-fr-es
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from kiosk.content.loader import read_pack
+
+ABOUT = {
+    "en": ["tell me about {t}", "{t}", "what is {t}", "what can you tell me about {t}?"],
+    "fr": ["parle-moi de {t}", "{t}", "c'est quoi {t}", "que pouvez-vous me dire sur {t} ?"],
+    "es": ["háblame de {t}", "{t}", "¿qué es {t}?", "¿qué me puedes contar de {t}?"],
+}
+VAGUE = {
+    "en": ["when was it made", "who made this", "what is it made of", "where is it from",
+           "how big is it", "who is the artist"],
+    "fr": ["ça date de quand", "qui a fait ça", "c'est fait en quoi", "d'où ça vient",
+           "c'est grand comment", "c'est de qui"],
+    "es": ["¿de cuándo es?", "¿quién lo hizo?", "¿de qué está hecho?", "¿de dónde viene?",
+           "¿qué tamaño tiene?", "¿de quién es?"],
+}
+
+
+def main(folder: Path) -> None:
+    pack = read_pack(folder / "pack")
+    out = []
+    for n, ex in enumerate(sorted(pack.exhibits, key=lambda e: e.id)):
+        for k, lang in enumerate(pack.museum.languages):
+            title = ex.title.get(lang) or next(iter(ex.title.values()))
+            template = ABOUT[lang][(n + k) % len(ABOUT[lang])]
+            said = title.lower() if (n + k) % 2 else title  # as typed, or as heard
+            out.append({"q": template.format(t=said), "lang": lang, "expect": ex.id,
+                        "tag": "about"})
+    for lang in pack.museum.languages:
+        out += [{"q": q, "lang": lang, "expect": "none", "tag": "vague"} for q in VAGUE[lang]]
+    head = (f"# Plain training questions for {folder.name}: written by scripts/basic_questions.py"
+            " (do not edit by hand).\n# Written for the project; CC0.\n\n")
+    text = yaml.safe_dump(out, allow_unicode=True, sort_keys=False, width=100)
+    (folder / "basic.yaml").write_text(head + text, encoding="utf-8")
+    print(f"{folder / 'basic.yaml'}: {len(out)} questions")
+
+
+if __name__ == "__main__":
+    for arg in sys.argv[1:]:
+        main(Path(arg))

@@ -1,0 +1,79 @@
+"""The answer scorer's training: honest data, deterministic output, weights that learned."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from kiosk.errors import ModelError
+from kiosk.qa.scorer import Weights, load_weights
+from kiosk.qa.train.__main__ import RECIPE
+from tests.conftest import DATA, ROOT, SMALL_SETS, train_hashing
+
+
+def test_the_recipe_reads_no_held_out_set() -> None:
+    text = RECIPE.read_text(encoding="utf-8")
+    recipe = tomllib.loads(text)
+    held_out = [p.relative_to(ROOT).as_posix() for p in [
+        *(DATA / "heldout").iterdir(), *(DATA / "dev").glob("*-heldout.yaml")]]
+    assert held_out, "the held-out sets are missing"
+    for item in recipe["set"]:
+        for key in ("pack", "questions"):
+            path = item[key]
+            assert (ROOT / path).exists(), path
+            assert "heldout" not in path and not any(path.startswith(h) for h in held_out)
+    assert "heldout" not in "".join(line.split("#")[0] for line in text.splitlines())
+
+
+def test_training_is_deterministic() -> None:
+    first, again = (train_hashing(SMALL_SETS, steps=200) for _ in range(2))
+    assert json.dumps(again.to_json(), sort_keys=True) == \
+        json.dumps(first.to_json(), sort_keys=True)
+
+
+def test_the_weights_learned_something() -> None:
+    """On its own training questions the fitted scorer puts more probability on the right
+    candidates than an untrained one (zero weights) does."""
+    import tomllib as toml
+
+    from kiosk.qa.train.__main__ import build_examples
+    from kiosk.qa.train.examples import placeholder
+    from kiosk.qa.train.fit import probabilities
+    from kiosk.testing import HashingEncoder
+    recipe = {**toml.loads(RECIPE.read_text(encoding="utf-8")), "set": SMALL_SETS[:1]}
+    built = build_examples(recipe, [HashingEncoder()], ROOT, log=lambda *_: None)
+    zero = placeholder([HashingEncoder()])
+    trained = train_hashing(SMALL_SETS, steps=200)
+
+    def mean_right(w: Weights) -> float:
+        got = [float(probabilities(w, e)[e.positive].sum()) for e in built if e.positive.any()]
+        return float(np.mean(got))
+
+    assert mean_right(trained) > 2 * mean_right(zero)
+
+
+def test_weights_round_trip_and_damage(hashing_weights: Any, tmp_path: Path) -> None:
+    data = hashing_weights.to_json()
+    back = Weights.from_json(json.loads(json.dumps(data)))
+    assert back.to_json() == data
+    broken = {**data, "scale": [0.0] * len(data["scale"])}
+    with pytest.raises(ValueError):
+        Weights.from_json(broken)
+    with pytest.raises(ModelError, match="no answer scorer"):
+        load_weights(("nope",))
+
+
+@pytest.mark.parametrize("keys", [("hashing",), ("use",), ("e5",), ("use", "e5")])
+def test_shipped_weights_load_and_were_trained_on_the_recipe(keys: tuple[str, ...]) -> None:
+    import hashlib
+
+    weights = load_weights(keys)
+    assert weights.encoders == keys
+    # `make weights` was run after the recipe last changed
+    assert weights.meta["recipe_sha256"] == hashlib.sha256(RECIPE.read_bytes()).hexdigest()
+    assert 0.0 < weights.thresholds["answer"] < 1.0
