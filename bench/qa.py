@@ -30,7 +30,8 @@ from kiosk.evaluation import EvalQuestion
 from kiosk.events import AnswerKind, Question
 from kiosk.paths import DataDir, resolve_data_dir
 from kiosk.ports import Encoder
-from kiosk.qa.encoder import load_encoder
+from kiosk.qa.answerer import encoder_key
+from kiosk.qa.encoder import encoder_ids, load_encoder, load_encoders
 from kiosk.runtime import open_answerer
 from kiosk.settings import Settings
 
@@ -99,15 +100,17 @@ class Bench:
     settings: Settings
     data: DataDir
     encoders: dict[str, Encoder]
-    """Each encoder alone, then all of them fused (the kiosk's setting) last."""
+    """Each encoder compared alone (``COMPARED``), then all of them fused, last."""
+    kiosk_key: str
+    """Which of them the kiosk's settings use (``use``, ``use+e5``...)."""
     tmp: Path
     quick: bool
     made: dict[str, Path] = field(default_factory=dict)
 
     @property
     def encoder(self) -> Encoder:
-        """The kiosk's own (``models.encoder``: all of them, fused)."""
-        return next(reversed(self.encoders.values()))
+        """The kiosk's own (``models.encoder``)."""
+        return self.encoders[self.kiosk_key]
 
     def tate_file(self) -> Path | None:
         """The outside Tate records, when present."""
@@ -136,6 +139,10 @@ class Bench:
         return self.made[key]
 
 
+COMPARED = ("use-multilingual-v3-int8", "e5-multilingual-small-q4")
+"""The encoders section A compares, alone and fused, whatever the settings use."""
+
+
 # -- B. latency by size ----------------------------------------------------------------------
 
 
@@ -161,11 +168,12 @@ def latency_questions(pack: Pack, n: int, seed: int = 0) -> list[Question]:
 
 
 def latency_row(bench: Bench, label: str, path: Path, n_questions: int = 300,
-                budget: float | None = None) -> list[str]:
+                budget: float | None = None, encoder: Encoder | None = None) -> list[str]:
     """Open one pack, warm up, time ``answer`` on generated questions; one table row."""
     gc.collect()
     start = time.perf_counter()
-    answerer, content = open_answerer(bench.settings, bench.data, path, encoder=bench.encoder)
+    answerer, content = open_answerer(bench.settings, bench.data, path,
+                                      encoder=encoder or bench.encoder)
     opened = time.perf_counter() - start
     memory = rss_mb()
     questions = latency_questions(content.pack, WARM_UP + n_questions)
@@ -197,7 +205,11 @@ def section_b(bench: Bench) -> None:
         command("B", bench.quick),
         ["pack", "exhibits", "texts", "open s", "RSS MB", "p50 ms", "p95 ms", "max ms",
          "answered", "clarify", "p95 budget"])
-    table.rows.append(latency_row(bench, "content/demo", DEMO))
+    table.rows.append(latency_row(bench, f"content/demo ({bench.kiosk_key})", DEMO))
+    fused = next(reversed(bench.encoders))
+    if fused != bench.kiosk_key:  # the comparison: every encoder loaded, fused
+        table.rows.append(latency_row(bench, f"content/demo ({fused})", DEMO,
+                                      encoder=bench.encoders[fused]))
     for n in SIZES:
         if n == 10_000 and bench.quick:
             table.notes.append("10,000 exhibits skipped (--quick)")
@@ -207,8 +219,11 @@ def section_b(bench: Bench) -> None:
             table.notes.append(f"{n:,} exhibits skipped: {SHARED_EVAL / packs.TATE_FILE} "
                                "not found")
             continue
-        table.rows.append(latency_row(bench, f"Tate × {n:,}", path,
+        table.rows.append(latency_row(bench, f"Tate × {n:,} ({bench.kiosk_key})", path,
                                       budget=P95_BUDGET_MS if n == 1_000 else None))
+        if n == 1_000 and fused != bench.kiosk_key:
+            table.rows.append(latency_row(bench, f"Tate × {n:,} ({fused})", path,
+                                          budget=P95_BUDGET_MS, encoder=bench.encoders[fused]))
     table.notes += [
         "300 generated questions per pack (en/fr/es): 60 % name a work's title (artist, "
         "date, room, medium, what it shows), 20 % name nothing, 20 % off-topic. Past 250 "
@@ -300,8 +315,13 @@ def section_d(bench: Bench) -> None:
         runs.append(("Tate × 1,000 (bundle)", bundle, question))
         if not bench.quick:
             runs.append(("Tate × 1,000 (pack, encoded at start)", pack, question))
+    every = ",".join(COMPARED)
+    runs.append((f"content/demo (pack), every encoder: {every}", DEMO,
+                 "who painted the milkmaid"))
     for label, path, question in runs:
-        code, took, peak, answer = run_child([*kiosk, "ask", "--content", str(path), question])
+        extra = ["--set", f"models.encoder={every}"] if "every encoder" in label else []
+        code, took, peak, answer = run_child([*kiosk, *extra, "ask", "--content", str(path),
+                                              question])
         table.rows.append([label, f"{peak:.0f}", f"{took:.1f}", str(code), answer[:60]])
     table.notes.append("Each: `.venv/bin/kiosk ask --content CONTENT \"QUESTION\"`, started from a "
                        "tiny wrapper that reports getrusage(RUSAGE_CHILDREN).ru_maxrss (a child "
@@ -409,11 +429,15 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [s for s in args.only.upper() if s in SECTIONS]
     settings = Settings()
     data = DataDir(resolve_data_dir())
-    ids = [m.strip() for m in settings.models.encoder.split(",") if m.strip()]
+    ids = encoder_ids(settings.models.encoder)
     encoders = heldout.encoders_for(
-        lambda model_id: load_encoder(data, model_id, settings.models.threads), ids)
+        lambda model_id: load_encoder(data, model_id, settings.models.threads),
+        list(dict.fromkeys([*COMPARED, *ids])))
+    key = "+".join(encoder_key(m) for m in ids)
+    if key not in encoders:
+        encoders[key] = load_encoders(data, settings.models.encoder, settings.models.threads)
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp:
-        bench = Bench(settings, data, encoders, Path(tmp), args.quick)
+        bench = Bench(settings, data, encoders, key, Path(tmp), args.quick)
         print(header(bench), flush=True)
         for key in chosen:
             SECTIONS[key](bench)

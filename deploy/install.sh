@@ -40,7 +40,7 @@ RUNTIME_APT=(python3 python3-venv espeak-ng libportaudio2 alsa-utils
              syncthing ca-certificates)
 # The models a kiosk needs: the question encoder and Whisper base (fr/en/es speech).
 # Override with KIOSK_MODELS="…" (e.g. add vosk-ko to test the Vosk adapter).
-read -r -a MODELS <<< "${KIOSK_MODELS:-use-multilingual-v3-int8 e5-multilingual-small-q4 whisper-base}"
+read -r -a MODELS <<< "${KIOSK_MODELS:-use-multilingual-v3-int8 whisper-base}"
 # requirements.lock pins the tools of developers too; a kiosk needs none of these at run time
 # (checked: the closure of pyproject's dependencies, plus vosk, leaves exactly these out).
 DEV_ONLY="pytest iniconfig pluggy ruff mypy mypy-extensions pathspec librt ast-serialize

@@ -53,7 +53,7 @@ command -v apt-get >/dev/null || die "apt-get not found: build the wheelhouse on
 
 # The lists the installer uses: one source of truth, read out of install.sh.
 eval "$(sed -n '/^RUNTIME_APT=(/,/)/p; /^DEV_ONLY="/,/"$/p' "$SRC/deploy/install.sh")"
-read -r -a MODELS <<< "${KIOSK_MODELS:-use-multilingual-v3-int8 e5-multilingual-small-q4 whisper-base}"
+read -r -a MODELS <<< "${KIOSK_MODELS:-use-multilingual-v3-int8 whisper-base}"
 SDIST_ONLY=(srt)   # pinned packages with no wheel on PyPI: built here (pure Python)
 
 TAR=""

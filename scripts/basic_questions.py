@@ -1,7 +1,9 @@
 """Write the plain training questions of a training pack: "tell me about X", the bare title,
-"what is X" for each work, and questions about "it" with no work named or talked about (which
-the kiosk must not answer as if it knew which work). Deterministic; the output is committed
-(``tests/data/train/<pack>/basic.yaml``) and read by ``kiosk/qa/train/recipe.toml``.
+"what is X" for each work, questions about "it" with no work named or talked about (which
+the kiosk must not answer as if it knew which work), and off-topic questions asked while a work
+is being talked about (the conversation's work does not make them answerable). Deterministic;
+the output is committed (``tests/data/train/<pack>/basic.yaml``) and read by
+``kiosk/qa/train/recipe.toml``.
 
     .venv/bin/python scripts/basic_questions.py tests/data/train/modern-fr-es
 """
@@ -29,6 +31,15 @@ VAGUE = {
            "¿qué tamaño tiene?", "¿de quién es?"],
 }
 
+OFF_TOPIC = {
+    "en": ["who won the world cup", "what's the weather tomorrow", "tell me a joke",
+           "who is the president"],
+    "fr": ["qui a gagné la coupe du monde", "quel temps fera-t-il demain", "raconte-moi une blague",
+           "qui est le président"],
+    "es": ["¿quién ganó el mundial?", "¿qué tiempo hará mañana?", "cuéntame un chiste",
+           "¿quién es el presidente?"],
+}
+
 
 def main(folder: Path) -> None:
     pack = read_pack(folder / "pack")
@@ -40,8 +51,11 @@ def main(folder: Path) -> None:
             said = title.lower() if (n + k) % 2 else title  # as typed, or as heard
             out.append({"q": template.format(t=said), "lang": lang, "expect": ex.id,
                         "tag": "about"})
-    for lang in pack.museum.languages:
+    works = sorted(e.id for e in pack.exhibits)
+    for k, lang in enumerate(pack.museum.languages):
         out += [{"q": q, "lang": lang, "expect": "none", "tag": "vague"} for q in VAGUE[lang]]
+        out += [{"q": q, "lang": lang, "expect": "none", "about": works[(k * 5 + i) % len(works)],
+                 "tag": "oos-followup"} for i, q in enumerate(OFF_TOPIC[lang])]
     head = (f"# Plain training questions for {folder.name}: written by scripts/basic_questions.py"
             " (do not edit by hand).\n# Written for the project; CC0.\n\n")
     text = yaml.safe_dump(out, allow_unicode=True, sort_keys=False, width=100)

@@ -24,7 +24,8 @@ from tests.conftest import DATA, DEMO
 
 pytestmark = pytest.mark.models
 
-MARGIN = 0.05
+MARGIN = 0.03
+"""Points of slack on each figure, plus one question's worth of its group (small groups)."""
 HELD_OUT = {
     # name: (pack, questions)
     "demo": (DEMO, DATA / "dev" / "demo-heldout.yaml"),
@@ -35,11 +36,14 @@ HELD_OUT = {
                          DATA / "heldout" / "local-history-fr" / "questions.yaml"),
 }
 MEASURED: dict[str, dict[str, float]] = {
-    # right in scope, right refusals, wrong of all, right cross-language, right follow-ups
-    "demo": {},
-    "crosslang": {},
-    "sculpture-es-en": {},
-    "local-history-fr": {},
+    # shares right in scope, right refusals, wrong (of all), right cross-language, right
+    # follow-ups — with the default encoder (use-multilingual-v3-int8); `make bench`, section A
+    "demo": {"in_scope": 0.930, "refusals": 0.943, "wrong": 0.019, "follow_ups": 1.0},
+    "crosslang": {"in_scope": 0.917, "refusals": 1.0, "wrong": 0.0, "cross_language": 0.941},
+    "sculpture-es-en": {"in_scope": 0.604, "refusals": 0.889, "wrong": 0.121,
+                        "cross_language": 0.721, "follow_ups": 0.632},
+    "local-history-fr": {"in_scope": 0.598, "refusals": 0.817, "wrong": 0.156,
+                         "cross_language": 0.609, "follow_ups": 0.545},
 }
 
 
@@ -52,12 +56,14 @@ def evaluate(encoder: Any, pack: Path, *questions: Path) -> dict[str, Any]:
                     pack_languages=read_pack(pack).museum.languages)
 
 
-def figures(report: dict[str, Any]) -> dict[str, float]:
-    return {"in_scope": report["in_scope"]["accuracy"],
-            "refusals": report["refusals"]["accuracy"],
-            "wrong": report["wrong"],
-            "cross_language": report["cross_language"]["accuracy"],
-            "follow_ups": report["follow_ups"]["accuracy"]}
+def figures(report: dict[str, Any]) -> dict[str, tuple[float | None, int]]:
+    """Each figure with the number of questions it is a share of."""
+    return {"in_scope": (report["in_scope"]["accuracy"], report["in_scope"]["total"]),
+            "refusals": (report["refusals"]["accuracy"], report["refusals"]["total"]),
+            "wrong": (report["wrong"], report["total"]),
+            "cross_language": (report["cross_language"]["accuracy"],
+                               report["cross_language"]["total"]),
+            "follow_ups": (report["follow_ups"]["accuracy"], report["follow_ups"]["total"])}
 
 
 @pytest.mark.parametrize("name", list(HELD_OUT))
@@ -65,13 +71,13 @@ def test_held_out_set_holds_its_floor(encoder: Any, name: str) -> None:
     pack, questions = HELD_OUT[name]
     got = figures(evaluate(encoder, pack, questions))
     for key, measured in MEASURED[name].items():
-        value = got[key]
-        if value is None:
-            continue
+        value, n = got[key]
+        assert value is not None and n > 0, (name, key)
+        slack = MARGIN + 1 / n
         if key == "wrong":
-            assert value <= measured + MARGIN, (name, got)
+            assert value <= measured + slack, (name, key, got)
         else:
-            assert value >= measured - MARGIN, (name, got)
+            assert value >= measured - slack, (name, key, got)
 
 
 def test_held_out_sets_are_big_and_varied() -> None:
@@ -88,15 +94,20 @@ def test_held_out_sets_are_big_and_varied() -> None:
         assert sum(q.lang not in written for q in questions) / len(questions) >= 0.15, name
 
 
-def test_a_missing_translation_is_answered_in_the_default_language(encoder: Any) -> None:
+def test_a_language_the_pack_lacks_gets_facts_in_its_own_words(encoder: Any) -> None:
+    """A fr/en pack asked in Spanish: the fact is said in the kiosk's Spanish sentence (the
+    title as the pack writes it); a curated text with no Spanish is given in the pack's
+    default language with a notice."""
     content = open_content(DATA / "packs" / "fr-en-small", encoder)
     answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder)
     answer = answerer.answer(Question("¿quién pintó los jugadores de cartas?", "es"))
-    assert answer.kind is AnswerKind.ANSWER
-    assert answer.exhibit_id == "the-card-players"
-    assert answer.lang == "fr"
-    assert "Cézanne" in answer.text
-    assert answer.notice.startswith("(Aún no está traducido")
+    assert (answer.kind, answer.exhibit_id, answer.lang) == (
+        AnswerKind.ANSWER, "the-card-players", "es")
+    assert "Cézanne" in answer.text and answer.notice == ""
+    about = answerer.answer(Question("háblame de los jugadores de cartas", "es"))
+    assert (about.kind, about.exhibit_id, about.lang) == (
+        AnswerKind.ANSWER, "the-card-players", "fr")
+    assert about.notice.startswith("(Aún no está traducido")
 
 
 @pytest.mark.parametrize(("question", "lang", "expected"), [

@@ -77,3 +77,26 @@ def test_shipped_weights_load_and_were_trained_on_the_recipe(keys: tuple[str, ..
     # `make weights` was run after the recipe last changed
     assert weights.meta["recipe_sha256"] == hashlib.sha256(RECIPE.read_bytes()).hexdigest()
     assert 0.0 < weights.thresholds["answer"] < 1.0
+
+
+@pytest.mark.models
+def test_kiosk_calibrate_fits_on_one_half_and_checks_on_the_other(
+        encoder: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """The museum's own re-fit: a deterministic split, both halves used, shares that add up,
+    and the [qa] lines to paste."""
+    from kiosk.cli import main
+
+    argv = ["calibrate", "--content", str(ROOT / "content" / "demo"),
+            str(DATA / "dev" / "demo-tune.yaml")]
+    assert main([*argv, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["fitted_on"] + report["checked_on"] == report["questions"] == 160
+    assert min(report["fitted_on"], report["checked_on"]) >= 50
+    for row in (report["now"], report["fitted"]):
+        assert sum(row[k] for k in ("right", "wrong", "declined", "clarified")) == \
+            pytest.approx(1.0, abs=1e-3)
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "[qa]\nanswer_probability = " in out and "checked on the other" in out
+    with pytest.raises(SystemExit):
+        main(["calibrate", "--content", str(ROOT / "content" / "demo")])  # no questions

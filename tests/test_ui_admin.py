@@ -373,10 +373,13 @@ def test_engine_rows_name_the_models_in_use_with_real_versions() -> None:
                               f"{importlib.metadata.version('faster-whisper')}; MIT")
     assert rows["Speech recognition (ko)"].startswith(
         f"vosk-ko — vosk {importlib.metadata.version('vosk')};")
-    use, e5 = rows["Question encoders"].split(" · ")
-    assert use.startswith(
+    assert rows["Question encoder"].startswith(
         f"use-multilingual-v3-int8 — onnxruntime {importlib.metadata.version('onnxruntime')}")
-    assert "Apache-2.0" in use
+    assert "Apache-2.0" in rows["Question encoder"]
+    both = replace(settings, models=replace(
+        settings.models, encoder="use-multilingual-v3-int8,e5-multilingual-small-q4"))
+    use, e5 = dict(engine_rows(both, ["en"]))["Question encoders"].split(" · ")
+    assert use == rows["Question encoder"]
     assert e5.startswith("e5-multilingual-small-q4 — onnxruntime") and "MIT" in e5
     assert f"kivy {importlib.metadata.version('kivy')}" in rows["Packages"]
     if shutil.which("espeak-ng"):

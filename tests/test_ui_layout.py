@@ -31,10 +31,11 @@ SIZES = [(800, 480, False, "en"), (480, 800, False, "en"), (1920, 1080, False, "
          (800, 480, False, "fr"), (480, 800, False, "fr"), (1920, 1080, False, "fr"),
          (800, 480, True, "en"), (800, 480, True, "fr"), (480, 800, True, "fr")]
 SCREENS = ["attract", "listening", "answer", "clarify", "unknown", "browse", "exhibit"]
-QUESTIONS = {"en": {"answer": "tell me about the starry night", "clarify": "tell me about the Monet",
+QUESTIONS = {"en": {"answer": "tell me about the starry night",
+                    "clarify": "tell me about the Monet",
                     "unknown": "what is the wifi password"},
              "fr": {"answer": "parlez-moi de la nuit étoilée",
-                    "clarify": "parle-moi du tableau de Monet",
+                    "clarify": "parlez-moi du Monet",
                     "unknown": "quel est le mot de passe du wifi"}}
 TAGS = re.compile(r"\[/?[a-z]+(=[^\]]*)?\]")
 SLACK = 1.0

@@ -115,7 +115,7 @@ class KioskAnswerer:
             return self._reply(ev.candidates[d.best], lang, d.probability)
         if d.action == CLARIFY:
             return self.replies.clarify(lang, [self.exhibits[w] for w in d.works],
-                                        d.probability)
+                                        d.probability, question.text)
         intents = ev.analysis.intents[0]
         if intents.get(GREETING, 0.0) >= REPLY_MATCH and self._top_intent(intents) == GREETING:
             return self.replies.greet(lang, self._top_exhibits(on_view), intents[GREETING])

@@ -41,7 +41,7 @@ class Decision:
     best: int = -1
     """Index of the candidate to answer with (answer), else of the best one (-1: none)."""
     works: tuple[str, ...] = ()
-    """The works to choose between (clarify), most likely first."""
+    """The works to choose between (clarify): higher priority first, then the more likely."""
     probability: float = 0.0
     """The best candidate's probability."""
 
@@ -61,9 +61,11 @@ def decide(candidates: list[Candidate], probs: np.ndarray, t: Thresholds) -> Dec
     best = int(np.argmax(probs))
     top = float(probs[best])
     ranked = sorted(work_mass(candidates, probs).items(), key=lambda kv: (-kv[1], kv[0]))
-    likely = tuple(ref for ref, mass in ranked if mass >= t.clarify)
-    if len(likely) >= 2:
-        return Decision(CLARIFY, best, likely, top)
+    likely = [ref for ref, mass in ranked if mass >= t.clarify]
+    if len(likely) >= 2:  # the curators' priority first, then the likelier
+        priority = {c.ref: c.priority for c in candidates if c.kind != "faq"}
+        likely.sort(key=lambda ref: -priority.get(ref, 0.0))  # stable: mass order kept
+        return Decision(CLARIFY, best, tuple(likely), top)
     if top >= t.answer:
         return Decision(ANSWER, best, (), top)
     return Decision(DECLINE, best, (), top)

@@ -118,14 +118,16 @@ class Replies:
         text, used = self._text(entry.answer, lang)
         return self._answer(SourceKind.FAQ, lang, text, used, score, faq_id=faq_id, detail="faq")
 
-    def clarify(self, lang: str, choices: list[Exhibit], score: float) -> Answer:
-        """'Which one do you mean?' with the works as choices."""
+    def clarify(self, lang: str, choices: list[Exhibit], score: float,
+                question: str = "") -> Answer:
+        """'Which one do you mean?' with the works as choices; choosing one asks ``question``
+        (the visitor's own) again about that work (its title when none is given)."""
         text, used = self._reply("clarify", lang)
         options = []
         for ex in choices[: self.count]:
             title, _ = self._text(ex.title, lang)
             artist, _ = self._text(ex.artist, lang)
-            options.append(Suggestion(f"{title} — {artist}", title, ex.id))
+            options.append(Suggestion(f"{title} — {artist}", question or title, ex.id))
         return Answer(AnswerKind.CLARIFY, text, used, Source(SourceKind.REPLY, detail="clarify"),
                       _confidence(score), tuple(options))
 

@@ -250,8 +250,8 @@ class Sources:
             family = "fact" if kind == "fact" else "text"
             opposite = "text" if family == "fact" else "fact"
             values += [row.lex, min(row.rest, 3.0) / 3.0, row.lex - best_lex[(ref, family)],
-                       best_lex.get((ref, opposite), 0.0), row.lex_answer, row.cue, sub.named, other,
-                       sub.artist, sub.context, sub.room, q.novelty, float(q.foreign),
+                       best_lex.get((ref, opposite), 0.0), row.lex_answer, row.cue, sub.named,
+                       other, sub.artist, sub.context, sub.room, q.novelty, float(q.foreign),
                        float(np.log1p(q.words)) / 3.0]
             out.append(Candidate(kind, ref, item, row.lang, np.array(values, dtype=np.float32),
                                  row.priority))
