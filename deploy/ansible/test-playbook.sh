@@ -62,6 +62,7 @@ BASE=$CACHE/bookworm-minbase.tar.gz
 if [ ! -f "$BASE" ]; then
   say "debootstrap a Debian 12 minbase (first run only; cached as $BASE)"
   tmp=$(mktemp -d /var/tmp/kiosk-ansible-base.XXXXXX)
+  chmod 755 "$tmp"   # mktemp's 0700 would become the root's mode: no user could reach /bin/sh
   debootstrap --variant=minbase --include=python3,ca-certificates bookworm "$tmp" "$MIRROR" >/dev/null
   tar -C "$tmp" --numeric-owner -czf "$BASE.tmp" . && mv "$BASE.tmp" "$BASE"
   rm -rf "$tmp"
@@ -70,6 +71,7 @@ cleanup
 mkdir -p "$ROOT"
 say "unpack $(basename "$BASE") into $ROOT"
 tar -C "$ROOT" --numeric-owner -xzf "$BASE"
+chmod 755 "$ROOT"   # also for a base cached before the line above was added
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"   # no daemon starts in a chroot
 chmod 755 "$ROOT/usr/sbin/policy-rc.d"

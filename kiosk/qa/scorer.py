@@ -25,9 +25,10 @@ BIAS_KEYS = ("fact:artist", "fact:date", "fact:medium", "fact:room", "fact:size"
 GROUPS = ("fact", "fact:title", "fact:about", "qa", "faq", "sentence")
 PRIORITY_LOGIT = 0.2
 """Each point of a work's ``priority`` adds this to its candidates' scores (its odds ×1.22):
-priority 10 against 0 makes a near tie a clear answer, 2 against 1 still asks "which one?" with
-the higher first. Curators set priorities; the training cannot learn what they mean (its packs
-barely use them), so this one is set by hand."""
+priority 10 against 0 turns most near ties into an answer, 2 against 1 still asks "which one?";
+among choices the higher priority always comes first (``policy.decide``). Curators set
+priorities; the training cannot learn what they mean (its packs barely use them), so this one is
+set by hand."""
 
 
 def offsets(priorities: list[float] | np.ndarray) -> np.ndarray:

@@ -46,6 +46,7 @@ class OffscreenKiosk:
         self.controller = controller
         self.app._run_prepare()
         self.frames(3)
+        self.settle()  # the first screen as the visitor will see it (a loaded machine is slow)
 
     # -- time passes in frames -----------------------------------------------------------
     def frames(self, count: int = 1) -> None:
