@@ -249,9 +249,10 @@ def section_a(encoders: dict[str, Encoder], tmp: Path, command: str) -> None:
 
 def encoders_for(load: Callable[[str], Encoder], ids: Sequence[str]) -> dict[str, Encoder]:
     """The encoder sets compared: each alone, then all fused (last)."""
+    from kiosk.qa.answerer import encoder_key
     from kiosk.qa.encoder import FusedEncoder
 
-    single = {model_id.split("-")[0]: load(model_id) for model_id in ids}
+    single = {encoder_key(model_id): load(model_id) for model_id in ids}
     out: dict[str, Encoder] = dict(single)
     if len(single) > 1:
         out["+".join(single)] = FusedEncoder(list(single.values()))

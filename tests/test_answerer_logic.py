@@ -99,6 +99,8 @@ def test_ambiguous_artist_asks_which(tmp_path: Path, hashing_weights: Any) -> No
     answer = answerer.answer(Question("when did vermeer paint it", "en"))
     assert answer.kind is AnswerKind.CLARIFY
     assert {s.exhibit_id for s in answer.suggestions} == {"the-milkmaid", "the-lacemaker"}
+    # choosing a work asks the visitor's own question again, about that work
+    assert {s.question for s in answer.suggestions} == {"when did vermeer paint it"}
 
 
 def test_exhibition_dates_hide_works_not_on_view(tmp_path: Path,

@@ -100,3 +100,27 @@ def test_kiosk_calibrate_fits_on_one_half_and_checks_on_the_other(
     assert "[qa]\nanswer_probability = " in out and "checked on the other" in out
     with pytest.raises(SystemExit):
         main(["calibrate", "--content", str(ROOT / "content" / "demo")])  # no questions
+
+
+def test_the_training_scores_thresholds_by_the_kiosks_own_decision() -> None:
+    """``fit.outcome`` and the kiosk decide the same way (one function, ``decide_works``)."""
+    from kiosk.evaluation import EvalQuestion
+    from kiosk.qa.policy import Thresholds
+    from kiosk.qa.train.examples import Example
+    from kiosk.qa.train.fit import outcome
+
+    t = Thresholds(answer=0.5, clarify=0.3)
+
+    def example(expect: str, positive: list[bool], works: tuple[str, ...]) -> Example:
+        n = len(works)
+        return Example("s", EvalQuestion(q="q", lang="en", expect=expect), np.zeros((n, 1)),
+                       np.zeros(n, np.int64), np.zeros(n, np.int64), np.array(positive),
+                       works, np.zeros(n))
+
+    assert outcome(example("a", [True, False], ("a", "b")), np.array([0.6, 0.1]), t) == "right"
+    assert outcome(example("a", [False, True], ("a", "b")), np.array([0.6, 0.1]), t) == "wrong"
+    assert outcome(example("a", [True, False], ("a", "b")), np.array([0.4, 0.35]), t) == \
+        "clarified"
+    assert outcome(example("none", [False, False], ("", "")), np.array([0.45, 0.4]), t) == \
+        "right"  # practical entries are never works to choose between: declined
+    assert outcome(example("none", [False], ("a",)), np.array([0.7]), t) == "wrong"

@@ -35,7 +35,7 @@ QUESTIONS = {"en": {"answer": "tell me about the starry night",
                     "clarify": "tell me about the Monet",
                     "unknown": "what is the wifi password"},
              "fr": {"answer": "parlez-moi de la nuit étoilée",
-                    "clarify": "parlez-moi du Monet",
+                    "clarify": "parle-moi de Monet",
                     "unknown": "quel est le mot de passe du wifi"}}
 TAGS = re.compile(r"\[/?[a-z]+(=[^\]]*)?\]")
 SLACK = 1.0

@@ -67,7 +67,9 @@ def run_checks(settings: Settings, data: DataDir, quick: bool = False,
         ids = configured_models(p)
     except Exception as exc:  # noqa: BLE001 - a bad asr.engine_by_language
         out.append(_failed("models", exc))
-        ids = [m.strip() for m in settings.models.encoder.split(",") if m.strip()]
+        from kiosk.qa.encoder import encoder_ids
+
+        ids = encoder_ids(settings.models.encoder)
     out += [_guarded(f"model {i}", lambda i=i: check_model(p, i)) for i in ids]  # type: ignore[misc]
     out.append(_guarded("model silero-vad", lambda: check_vad(p)))
     for name, check in (("disk", check_disk), ("memory", check_memory),

@@ -1,6 +1,7 @@
-"""The question encoder: Universal Sentence Encoder multilingual (ONNX) via onnxruntime.
-
-The only module that imports onnxruntime. Strings in, unit-length 512-d vectors out.
+"""The question encoders behind the ``Encoder`` port: Universal Sentence Encoder multilingual
+(ONNX, 512-d) here, multilingual-e5-small in ``kiosk/qa/e5.py`` (384-d), and ``FusedEncoder``,
+several read as one (``models.encoder = "a,b"``). Strings in, unit-length vectors out;
+onnxruntime is imported only when a model is loaded.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class FusedEncoder:
         self.parts = list(parts)
         self.widths = [p.encode(["?"]).shape[1] for p in self.parts]
         self.model_id = "+".join(p.model_id for p in self.parts)
-        self.sha256 = hashlib.sha256("\n".join(p.sha256 for p in self.parts).encode()).hexdigest()
+        self.sha256 = fused_sha256([p.sha256 for p in self.parts])
 
     def encode(self, texts: Sequence[str], passage: bool = False) -> Vectors:
         return np.hstack([p.encode(texts, passage) for p in self.parts]).astype(np.float32)
@@ -106,25 +107,33 @@ def split(encoder: Encoder, vectors: Vectors) -> list[tuple[Encoder, Vectors]]:
 
 def encoder_ids(model_ids: str) -> list[str]:
     """The catalog ids in ``models.encoder`` (one, or several separated by commas)."""
-    ids = [m.strip() for m in model_ids.split(",") if m.strip()]
+    return [m.strip() for m in model_ids.split(",") if m.strip()]
+
+
+def _required_ids(model_ids: str) -> list[str]:
+    ids = encoder_ids(model_ids)
     if not ids:
         raise ModelError("models.encoder is empty — give a question encoder from "
                          "`kiosk models list`")
     return ids
 
 
+def fused_sha256(shas: Sequence[str]) -> str:
+    """The identity of several encoders read as one (what a fused bundle records)."""
+    return hashlib.sha256("\n".join(shas).encode()).hexdigest()
+
+
 def identity(model_ids: str) -> tuple[str, str]:
     """(id, sha256) a bundle built with ``models.encoder`` records, from the catalog alone
     (nothing loaded): what `content sync` and `doctor` compare a bundle's manifest with."""
-    specs = [get_spec(m) for m in encoder_ids(model_ids)]
+    specs = [get_spec(m) for m in _required_ids(model_ids)]
     if len(specs) == 1:
         return specs[0].id, specs[0].files[0].sha256
-    sha = hashlib.sha256("\n".join(s.files[0].sha256 for s in specs).encode()).hexdigest()
-    return "+".join(s.id for s in specs), sha
+    return "+".join(s.id for s in specs), fused_sha256([s.files[0].sha256 for s in specs])
 
 
 def load_encoders(data: DataDir, model_ids: str, threads: int = 1) -> Encoder:
     """``models.encoder``: one catalog id, or several separated by commas (fused)."""
-    ids = encoder_ids(model_ids)
+    ids = _required_ids(model_ids)
     encoders = [load_encoder(data, m, threads) for m in ids]
     return encoders[0] if len(encoders) == 1 else FusedEncoder(encoders)

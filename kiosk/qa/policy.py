@@ -11,6 +11,7 @@ a museum's own questions (``kiosk calibrate``); settings may override them (``[q
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,25 +47,28 @@ class Decision:
     """The best candidate's probability."""
 
 
-def work_mass(candidates: list[Candidate], probs: np.ndarray) -> dict[str, float]:
-    """Probability that the answer is about each work (summed over its candidates)."""
-    mass: dict[str, float] = {}
-    for c, p in zip(candidates, probs.tolist(), strict=True):
-        if c.kind != "faq":
-            mass[c.ref] = mass.get(c.ref, 0.0) + p
-    return mass
-
-
 def decide(candidates: list[Candidate], probs: np.ndarray, t: Thresholds) -> Decision:
-    if not candidates:
+    """The decision on a question's candidates."""
+    return decide_works([c.ref if c.kind != "faq" else "" for c in candidates], probs, t,
+                        {c.ref: c.priority for c in candidates if c.kind != "faq"})
+
+
+def decide_works(works: Sequence[str], probs: np.ndarray, t: Thresholds,
+                 priority: Mapping[str, float] | None = None) -> Decision:
+    """The decision from each candidate's work ('' for practical entries) and probability:
+    what the kiosk does, and what the training and `kiosk calibrate` score thresholds by."""
+    if not len(works):
         return Decision(DECLINE)
     best = int(np.argmax(probs))
     top = float(probs[best])
-    ranked = sorted(work_mass(candidates, probs).items(), key=lambda kv: (-kv[1], kv[0]))
-    likely = [ref for ref, mass in ranked if mass >= t.clarify]
+    mass: dict[str, float] = {}  # probability that the answer is about each work
+    for work, p in zip(works, probs.tolist(), strict=True):
+        if work:
+            mass[work] = mass.get(work, 0.0) + p
+    ranked = sorted(mass.items(), key=lambda kv: (-kv[1], kv[0]))
+    likely = [ref for ref, m in ranked if m >= t.clarify]
     if len(likely) >= 2:  # the curators' priority first, then the likelier
-        priority = {c.ref: c.priority for c in candidates if c.kind != "faq"}
-        likely.sort(key=lambda ref: -priority.get(ref, 0.0))  # stable: mass order kept
+        likely.sort(key=lambda ref: -(priority or {}).get(ref, 0.0))  # stable: mass order kept
         return Decision(CLARIFY, best, tuple(likely), top)
     if top >= t.answer:
         return Decision(ANSWER, best, (), top)

@@ -34,6 +34,7 @@ from kiosk.errors import ModelError, SpeechError
 from kiosk.models import ModelSpec, get_spec
 from kiosk.paths import DataDir
 from kiosk.ports import Microphone
+from kiosk.qa.encoder import encoder_ids
 from kiosk.settings import Settings
 
 OnLevel = Callable[[float], None]
@@ -114,7 +115,7 @@ def engine_rows(settings: Settings, languages: Iterable[str], voice: bool = True
     else:
         rows.append(("Speech recognition", "off (touch only)"))
     encoders = []
-    for encoder_id in [m.strip() for m in settings.models.encoder.split(",") if m.strip()]:
+    for encoder_id in encoder_ids(settings.models.encoder):
         spec, problem = _model(encoder_id)
         engine = (f"onnxruntime {version('onnxruntime')} (4-bit graph made at install)"
                   if spec and spec.files[0].name == "e5-small-q4.bin" else

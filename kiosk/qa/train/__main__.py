@@ -21,7 +21,7 @@ from typing import Any
 from kiosk.evaluation import load_questions
 from kiosk.paths import DataDir, resolve_data_dir
 from kiosk.qa.answerer import encoder_key
-from kiosk.qa.encoder import load_encoder
+from kiosk.qa.encoder import encoder_ids, load_encoder
 from kiosk.qa.policy import Thresholds
 from kiosk.qa.sources import feature_names
 from kiosk.qa.train.examples import CachedEncoder, Example, answerer_for, examples
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     recipe_bytes = args.recipe.read_bytes()
     recipe = tomllib.loads(recipe_bytes.decode("utf-8"))
     data = DataDir(resolve_data_dir())
-    encoders = [CachedEncoder(_encoder(data, model_id)) for model_id in args.encoders.split(",")]
+    encoders = [CachedEncoder(_encoder(data, model_id)) for model_id in encoder_ids(args.encoders)]
     keys = tuple(encoder_key(e.model_id) for e in encoders)
     built = build_examples(recipe, encoders, ROOT)
     if args.cv:

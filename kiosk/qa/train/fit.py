@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from kiosk.evaluation import NONE
-from kiosk.qa.policy import ANSWER, CLARIFY, Thresholds
+from kiosk.qa.policy import ANSWER, CLARIFY, Thresholds, decide_works
 from kiosk.qa.scorer import BIAS_KEYS, GROUPS, Weights, softmax_with_none
 from kiosk.qa.train.examples import Example
 
@@ -110,26 +110,14 @@ def probabilities(weights: Weights, e: Example) -> np.ndarray:
 
 
 def outcome(example: Example, probs: np.ndarray, t: Thresholds) -> str:
-    """What ``policy.decide`` would make of one example: right, wrong, clarified, declined."""
+    """What ``policy.decide`` makes of one example: right, wrong, clarified, declined."""
     none_expected = example.question.expect == NONE
-    if not len(probs):
-        return "right" if none_expected else "declined"
-    mass: dict[str, float] = {}
-    for work, p in zip(example.works, probs.tolist(), strict=True):
-        if work:
-            mass[work] = mass.get(work, 0.0) + p
-    best = int(np.argmax(probs))
-    if sum(m >= t.clarify for m in mass.values()) >= 2:
-        action = CLARIFY
-    elif probs[best] >= t.answer:
-        action = ANSWER
-    else:
-        action = "decline"
-    if action == ANSWER:
-        return "wrong" if none_expected or not example.positive[best] else "right"
+    d = decide_works(example.works, probs, t)
+    if d.action == ANSWER:
+        return "wrong" if none_expected or not example.positive[d.best] else "right"
     if none_expected:
         return "right"
-    return "clarified" if action == CLARIFY else "declined"
+    return "clarified" if d.action == CLARIFY else "declined"
 
 
 def choose_thresholds(examples: list[Example], weights: Weights, answer: list[float],
