@@ -217,7 +217,8 @@ def test_a_microphone_that_hears_through_a_private_pulseaudio(tmp_path: Path,
         assert checks["speakers"]["status"] == OK
         tone = (0.3 * np.sin(np.arange(16000 * 10) / 5)).astype(np.float32)
         write_wav(tmp_path / "tone.wav", tone)
-        feeder.say(tmp_path / "tone.wav", pad_s=0)
+        for _ in range(6):  # a minute of it: the check may start late on a busy machine
+            feeder.say(tmp_path / "tone.wav", pad_s=0)
         code, checks = run()
         assert checks["microphone"]["status"] == OK, checks["microphone"]
         assert float(checks["microphone"]["detail"].split("level ")[1].split()[0]) > 0.5

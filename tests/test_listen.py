@@ -13,9 +13,9 @@ import threading
 import time
 import wave
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
@@ -26,20 +26,25 @@ pytestmark = [pytest.mark.models, pytest.mark.realdata]
 
 
 class Feeder(threading.Thread):
-    """Writes 16 kHz s16 audio into the pipe at real-time pace; silence when it has none."""
+    """Writes 16 kHz s16 audio into the pipe at real-time pace; silence when it has none. An
+    action in the queue (``then``) runs in the feeder's own turn, after everything before it
+    has been written and before anything after it is: e.g. pulling the microphone out."""
 
     def __init__(self, fifo: Path) -> None:
         super().__init__(daemon=True)
         self.fifo = fifo
-        self.queue: deque[bytes] = deque()
+        self.queue: deque[bytes | Callable[[], None]] = deque()
         self.stopped = threading.Event()
 
-    def say(self, wav: Path, pad_s: float = 0.3) -> None:
+    @staticmethod
+    def chunks(wav: Path, pad_s: float = 0.3) -> list[bytes]:
         with wave.open(str(wav)) as w:
             assert w.getframerate() == 16000 and w.getsampwidth() == 2 and w.getnchannels() == 1
             data = b"\0" * int(32000 * pad_s) + w.readframes(w.getnframes())
-        for i in range(0, len(data), 3200):
-            self.queue.append(data[i:i + 3200])
+        return [data[i:i + 3200] for i in range(0, len(data), 3200)]
+
+    def say(self, wav: Path, pad_s: float = 0.3) -> None:
+        self.queue.extend(self.chunks(wav, pad_s))
 
     def run(self) -> None:
         try:
@@ -47,6 +52,9 @@ class Feeder(threading.Thread):
                 next_at = time.monotonic()
                 while not self.stopped.is_set():
                     chunk = self.queue.popleft() if self.queue else b"\0" * 3200
+                    if callable(chunk):
+                        chunk()
+                        return
                     out.write(chunk.ljust(3200, b"\0"))
                     out.flush()
                     next_at += 0.1
@@ -55,8 +63,14 @@ class Feeder(threading.Thread):
             pass
 
 
+class Pulse(NamedTuple):
+    env: dict[str, str]
+    fifo: Path
+    daemon: subprocess.Popen[bytes]
+
+
 @pytest.fixture
-def pulse(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
+def pulse(tmp_path: Path) -> Iterator[Pulse]:
     if shutil.which("pulseaudio") is None or shutil.which("pactl") is None:
         pytest.skip("PulseAudio is not installed (make setup installs it)")
     runtime = tmp_path / "pulse"
@@ -66,7 +80,7 @@ def pulse(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
            "PULSE_SERVER": f"unix:{runtime}/native"}
     daemon = start_pulse(env, fifo)
     try:
-        yield env, fifo
+        yield Pulse(env, fifo, daemon)
     finally:
         daemon.terminate()
         daemon.wait(timeout=10)
@@ -112,11 +126,11 @@ def spoken(tmp_path: Path, voice: str, text: str) -> Path:
     ("rhasspy/what_time_is_it.wav", "en", "opening-hours?", "what time is it"),
     ("espeak:en-us:Who painted Sunflowers?", "en", "sunflowers", "who painted sunflowers"),
 ])
-def test_spoken_question_through_a_virtual_microphone(pulse: tuple[dict[str, str], Path],
+def test_spoken_question_through_a_virtual_microphone(pulse: Pulse,
                                                       shared_eval: Path, encoder: Any,
                                                       tmp_path: Path, clip: str, lang: str,
                                                       expect: str, heard: str) -> None:
-    env, fifo = pulse
+    env, fifo, _ = pulse
     if clip.startswith("espeak:"):
         if shutil.which("espeak-ng") is None:
             pytest.skip("espeak-ng is not installed")
@@ -165,14 +179,21 @@ def test_spoken_question_through_a_virtual_microphone(pulse: tuple[dict[str, str
     assert np.abs(heard).max() > 1000  # the answer was played into the speakers
 
 
-def test_microphone_unplugged_mid_question_then_back(pulse: tuple[dict[str, str], Path],
-                                                     encoder: Any, tmp_path: Path) -> None:
+def test_microphone_unplugged_mid_question_then_back(pulse: Pulse, encoder: Any,
+                                                     tmp_path: Path) -> None:
     """The sound server (the microphone) dies while a question is being said: `kiosk listen`
     says so in one line, keeps running, and answers once the microphone is back."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
-    env, fifo = pulse
+    env, fifo, first_daemon = pulse
     question = spoken(tmp_path, "en-us", "Where are the toilets?")
+    unplugged = threading.Event()
+
+    def unplug() -> None:  # the sound server (the microphone) dies at once
+        first_daemon.kill()
+        first_daemon.wait(timeout=10)
+        unplugged.set()
+
     feeder = Feeder(fifo)
     feeder.start()
     kiosk = subprocess.Popen(
@@ -187,16 +208,12 @@ def test_microphone_unplugged_mid_question_then_back(pulse: tuple[dict[str, str]
             lines.append(json.loads(line))
             event = lines[-1].get("event")
             if event == "listening-started" and daemon is None and len(lines) == 1:
-                feeder.say(question, pad_s=0.5)
-                first = len(feeder.queue)
-                feeder.say(question, pad_s=0.0)  # said twice: seconds of speech still to come
-                cut = len(feeder.queue) - first // 2
-                while len(feeder.queue) > cut:  # (the pace of speech, even on a busy machine)
-                    time.sleep(0.01)
-                # mid-question, still speaking: the sound server (the microphone) dies at once
-                subprocess.run(["pkill", "-KILL", "-f",
-                                f"module-pipe-source source_name=mic file={fifo}"])
-                feeder.stopped.set()
+                # said once, then again and cut halfway: in the feeder's own turn, so however
+                # busy the machine, the rest of the question never reaches the server
+                again = Feeder.chunks(question, pad_s=0.0)
+                feeder.queue.extend([*Feeder.chunks(question, pad_s=0.5),
+                                     *again[:len(again) // 2], unplug])
+                assert unplugged.wait(timeout=60)
                 fifo.unlink(missing_ok=True)  # (a killed server leaves its pipe behind)
                 time.sleep(0.5)
                 daemon = start_pulse(env, fifo)  # ... and comes back

@@ -52,8 +52,9 @@ def test_a_synced_version_is_taken_between_conversations_and_rollback_too(
         assert (controller.root / "images").is_dir()
         versions.rollback(data)  # at rest: taken at once
         assert check()
-        wait_for(lambda: len(controller.pack.exhibits) == 27)
-        assert controller.view.generation == 2
+        # the view's generation is bumped last, after the pack is swapped in
+        wait_for(lambda: controller.view.generation == 2)
+        assert len(controller.pack.exhibits) == 27
     finally:
         controller.close()
 
