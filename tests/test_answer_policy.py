@@ -131,3 +131,32 @@ def test_answer_kinds_held_by_a_text() -> None:
     assert not cues.holds("when", "It was found by a farmer.")
     assert cues.holds("who", "It was found by the farmer Eric Lawes.")
     assert cues.holds("how_many", "Il compte deux mille pièces.")
+
+
+def test_how_visitors_ask_counts_in_any_form(answerer: KioskAnswerer) -> None:
+    """'parlez' is asking like 'parle' (the intents' examples): never a title's own word, nor
+    a word new to the content."""
+    reader = answerer.reader
+    assert reader.asking("parle") and reader.asking("parlez") and reader.asking("paintings")
+    assert not reader.asking("patatas") and not reader.asking("par")
+    assert answerer.explain(Question("parlez-moi de la laitière", "fr")).analysis.novelty == 0
+
+
+@pytest.mark.parametrize(("question", "first"), [
+    ("did vermeer have children", "the-milkmaid"),
+    ("did hokusai have children", "the-great-wave"),
+])
+def test_a_decline_offers_the_works_of_the_artist_named_first(tmp_path: Path,
+                                                             hashing_weights: Any,
+                                                             question: str, first: str) -> None:
+    from kiosk.settings import QaSettings
+
+    pack = read_pack(make_pack(tmp_path))
+    encoder = HashingEncoder()
+    units = build_units(pack)
+    never = QaSettings(answer_probability=0.9999, clarify_probability=0.9999)  # always declines
+    answerer = KioskAnswerer(pack, units, encode_units(units, encoder), encoder, never,
+                             weights=hashing_weights)
+    answer = answerer.answer(Question(question, "en"))
+    assert answer.kind.value == "unknown"
+    assert answer.suggestions[0].exhibit_id == first, answer.suggestions

@@ -38,12 +38,12 @@ HELD_OUT = {
 MEASURED: dict[str, dict[str, float]] = {
     # shares right in scope, right refusals, wrong (of all), right cross-language, right
     # follow-ups — with the default encoder (use-multilingual-v3-int8); `make bench`, section A
-    "demo": {"in_scope": 0.915, "refusals": 0.971, "wrong": 0.009, "follow_ups": 1.0},
+    "demo": {"in_scope": 0.930, "refusals": 0.971, "wrong": 0.009, "follow_ups": 1.0},
     "crosslang": {"in_scope": 0.917, "refusals": 1.0, "wrong": 0.0, "cross_language": 0.941},
-    "sculpture-es-en": {"in_scope": 0.556, "refusals": 0.907, "wrong": 0.096,
+    "sculpture-es-en": {"in_scope": 0.562, "refusals": 0.907, "wrong": 0.096,
                         "cross_language": 0.744, "follow_ups": 0.579},
-    "local-history-fr": {"in_scope": 0.573, "refusals": 0.817, "wrong": 0.138,
-                         "cross_language": 0.594, "follow_ups": 0.409},
+    "local-history-fr": {"in_scope": 0.573, "refusals": 0.833, "wrong": 0.138,
+                         "cross_language": 0.594, "follow_ups": 0.455},
 }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from kiosk.ports import Encoder, Vectors
 from kiosk.qa.intents import Intents
 from kiosk.qa.names import Mentions, NameIndex
-from kiosk.qa.text import WORD, content_words, fold, root
+from kiosk.qa.text import WORD, content_words, fold, root, stem
 
 LONG_WORD = 4
 """Letters a word needs to count as new to the content ('david', 'guernica')."""
@@ -94,6 +94,12 @@ class Reader:
         self.languages = languages
         self.artists = artists
         self.vocabulary = frozenset().union(*(s.intents.vocabulary for s in spaces))
+        self.vocabulary_stems = frozenset(stem(w) for w in self.vocabulary if len(w) >= 5)
+
+    def asking(self, word: str) -> bool:
+        """Whether a (folded) word is one of how visitors ask, in another form too ('parlez'
+        for 'parle', 'painting' for 'painted': the same first five letters)."""
+        return word in self.vocabulary or (len(word) >= 5 and stem(word) in self.vocabulary_stems)
 
     def read(self, text: str, lang: str, about: str | None, room: list[str],
              on_view: set[str]) -> Analysis:
@@ -102,7 +108,7 @@ class Reader:
         masked = " ".join(kept) if kept else text
         # the words that are neither how visitors ask nor a name already matched: a title in
         # another language ('los comedores de patatas'), a work we do not hold ('guernica')
-        own = [w for w in kept if fold(w) not in self.vocabulary
+        own = [w for w in kept if not self.asking(fold(w))
                and fold(w) in content_words(w, lang) and len(w) > 2]
         texts = [text, masked, " ".join(own) if own else masked]
         queries, intents, parts, titles = [], [], [], []
@@ -115,7 +121,7 @@ class Reader:
             titles.append(self._titles(space, qv[2], on_view) if own else {})
         subjects = self._subjects(mentions, about, room, on_view, titles)
         longer = [w for w in content_words(text, lang) if len(w) >= LONG_WORD
-                  and w not in mentions.matched and w not in self.vocabulary]
+                  and w not in mentions.matched and not self.asking(w)]
         novelty = (sum(root(w) not in self.known_roots for w in longer) / len(longer)
                    if longer and lang in self.languages else 0.0)
         return Analysis(text, lang, lang not in self.languages, mentions, tuple(queries),

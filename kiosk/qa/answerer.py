@@ -11,6 +11,7 @@ the few constants left are listed in ``docs/ANSWERER.md``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,8 +123,15 @@ class KioskAnswerer:
         target = about or next((c.ref for c in ev.candidates if c.kind != "faq"
                                 and ev.analysis.subject(c.ref).named >= self.settings.name_match),
                                None)
+        # what the kiosk does know, first: the works the question names by artist or in part
+        named = sorted((ref for ref, sub in ev.analysis.subjects.items()
+                        if sub.named > 0 or sub.artist > 0),
+                       key=lambda ref: (-max(ev.analysis.subjects[ref].named,
+                                             ev.analysis.subjects[ref].artist),
+                                        -self.exhibits[ref].priority, ref))
         return self._unknown(lang, target, d.probability,
-                             out_of_scope=self._top_intent(intents) == OUT_OF_SCOPE)
+                             out_of_scope=self._top_intent(intents) == OUT_OF_SCOPE,
+                             first=named)
 
     def explain(self, question: Question, about: str | None = None) -> Evidence:
         """The evidence behind an answer, and the decision."""
@@ -194,14 +202,17 @@ class KioskAnswerer:
         return self.exhibits[titled[0]]
 
     def _unknown(self, lang: str, target: str | None, score: float = 0.0,
-                 out_of_scope: bool = False) -> Answer:
+                 out_of_scope: bool = False, first: Sequence[str] = ()) -> Answer:
         return self.replies.unknown(lang, self.exhibits.get(target or ""), score,
-                                    self._top_exhibits(self._on_view()), out_of_scope)
+                                    self._top_exhibits(self._on_view(), first), out_of_scope)
 
-    def _top_exhibits(self, on_view: set[str]) -> list[Exhibit]:
-        here = [self.exhibits[r] for r in self.room if r in on_view]
-        ranked = here + sorted((e for e in self.pack.exhibits if e.id in on_view
-                                and e.id not in self.room), key=lambda e: (-e.priority, e.id))
+    def _top_exhibits(self, on_view: set[str], first: Sequence[str] = ()) -> list[Exhibit]:
+        """The works to offer: ``first`` (e.g. named in the question), the room's, then the
+        curators' favourites."""
+        lead = [r for r in dict.fromkeys([*first, *self.room]) if r in on_view]
+        ranked = [self.exhibits[r] for r in lead] + sorted(
+            (e for e in self.pack.exhibits if e.id in on_view and e.id not in lead),
+            key=lambda e: (-e.priority, e.id))
         return ranked[: self.settings.suggestions]
 
 

@@ -18,6 +18,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from kiosk.evaluation import load_questions
 from kiosk.paths import DataDir, resolve_data_dir
 from kiosk.qa.answerer import encoder_key
@@ -62,8 +64,11 @@ def train(recipe: dict[str, Any], built: list[Example], keys: tuple[str, ...],
     return weights, shares
 
 
-def cross_validate(recipe: dict[str, Any], built: list[Example], keys: tuple[str, ...]) -> None:
-    """Each set scored by weights and thresholds fitted on the other sets."""
+def cross_validate(recipe: dict[str, Any], built: list[Example], keys: tuple[str, ...],
+                   failures: Path | None = None) -> None:
+    """Each set scored by weights and thresholds fitted on the other sets; ``failures`` gets
+    one JSON line per question not answered right (training sets only: never a held-out one)."""
+    missed: list[dict[str, Any]] = []
     print(f"{'left out':<48} {'n':>4} {'right':>7} {'wrong':>7} {'declined':>9} {'clarif':>7}")
     totals: dict[str, int] = {}
     for name in dict.fromkeys(e.source for e in built):
@@ -71,7 +76,18 @@ def cross_validate(recipe: dict[str, Any], built: list[Example], keys: tuple[str
         held = [e for e in built if e.source == name]
         weights, _ = train(recipe, rest, keys, {})
         t = Thresholds(weights.thresholds["answer"], weights.thresholds["clarify"])
-        results = [outcome(e, probabilities(weights, e), t) for e in held]
+        probs = [probabilities(weights, e) for e in held]
+        results = [outcome(e, p, t) for e, p in zip(held, probs, strict=True)]
+        for e, p, r in zip(held, probs, results, strict=True):
+            if r != "right":
+                top = np.argsort(-p)[:3].tolist()
+                missed.append({"set": name, "outcome": r, "q": e.question.q,
+                               "lang": e.question.lang, "expect": e.question.expect,
+                               "about": e.question.about,
+                               "top": [[e.works[i] or "faq", e.labels[i], round(float(p[i]), 3),
+                                        bool(e.positive[i])] for i in top],
+                               "positive_rank": next((k for k, i in enumerate(np.argsort(-p))
+                                                      if e.positive[i]), None)})
         for r in results:
             totals[r] = totals.get(r, 0) + 1
         print(f"{name:<48} {len(held):>4} " + " ".join(
@@ -81,6 +97,9 @@ def cross_validate(recipe: dict[str, Any], built: list[Example], keys: tuple[str
     print(f"{'all (each scored when left out)':<48} {n:>4} " + " ".join(
         f"{totals.get(k, 0) / n:>7.1%}" for k in ("right", "wrong", "declined"))
         + f" {totals.get('clarified', 0) / n:>7.1%}")
+    if failures is not None:
+        failures.write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in missed),
+                            encoding="utf-8")
 
 
 def _encoder(data: DataDir, model_id: str) -> Any:
@@ -99,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipe", type=Path, default=RECIPE)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--cv", action="store_true", help="print leave-one-set-out figures")
+    parser.add_argument("--cv-failures", type=Path,
+                        help="with --cv: write the questions not answered right (JSON lines)")
     args = parser.parse_args(argv)
     recipe_bytes = args.recipe.read_bytes()
     recipe = tomllib.loads(recipe_bytes.decode("utf-8"))
@@ -107,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = tuple(encoder_key(e.model_id) for e in encoders)
     built = build_examples(recipe, encoders, ROOT)
     if args.cv:
-        cross_validate(recipe, built, keys)
+        cross_validate(recipe, built, keys, args.cv_failures)
     meta = {"recipe_sha256": hashlib.sha256(recipe_bytes).hexdigest(),
             "encoders": [f"{e.model_id} {e.sha256[:12]}" for e in encoders],
             "questions": len(built), "candidates": sum(len(e.features) for e in built)}

@@ -41,6 +41,8 @@ class Example:
     """Per candidate: its work ('' for practical entries), for 'which one?'."""
     offset: np.ndarray
     """Per candidate: its fixed score offset (``scorer.offsets``, the priorities)."""
+    labels: tuple[str, ...] = ()
+    """Per candidate: kind:ref:item, for reports."""
 
 
 class CachedEncoder:
@@ -106,5 +108,6 @@ def examples(answerer: KioskAnswerer, questions: list[EvalQuestion],
             np.array([BIAS_KEYS.index(bias_key(c)) for c in cands], dtype=np.int64),
             np.array([answers(answerer, item, c) for c in cands], dtype=bool),
             tuple("" if c.kind == "faq" else c.ref for c in cands),
-            offsets([c.priority for c in cands])))
+            offsets([c.priority for c in cands]),
+            tuple(f"{c.kind}:{c.ref}:{c.item}" for c in cands)))
     return out
