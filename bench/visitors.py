@@ -338,8 +338,13 @@ class Visits:
         self.k.settle()
         self.k.tap(self.k.ids("questions").children[-1])
         self.k.settle()
-        self.voice_turn(AMBIGUOUS["fr"][0], "fr")
-        self.k.settle()
+        # the "which one?" screen keeps its last choices: the same ones before each probe,
+        # from the first of these questions that the answerer does not know the work of
+        for lang, question in [(lang, q) for lang, qs in AMBIGUOUS.items() for q in qs]:
+            self.voice_turn(question, lang)
+            self.k.settle()
+            if self.c.view.screen is Screen.CLARIFY:
+                break
         self.voice_turn(OFF_TOPIC["fr"][0], "fr")
         self.k.settle()
         self.c.reset()

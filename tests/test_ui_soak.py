@@ -46,16 +46,17 @@ def test_a_hundred_visits_leave_nothing_behind(rig: Rig) -> None:
 
 
 def test_answers_do_not_pile_up_scroll_bar_bindings(rig: Rig) -> None:
+    """A scroll view binds its bar's colour once while it shows something that scrolls; how
+    many do at a time depends on which answers overflow. A pile-up is one scroll view holding
+    more bindings with every answer: never more than one each, over 17 answers and follow-ups."""
     visits = Visits(rig, seed=3)
     scrolls = [w for screen in rig.kiosk.app.root.screens for w in screen.walk()
                if hasattr(w, "update_from_scroll")]
-    for _ in range(5):
+    seen = []
+    for _ in range(17):
         visits.talk()
-    before = sum(len(s.get_property_observers("bar_color")) for s in scrolls)
-
-    for _ in range(12):
-        visits.talk()
+        seen.append([len(s.get_property_observers("bar_color")) for s in scrolls])
         visits.follow_up()
-
-    after = sum(len(s.get_property_observers("bar_color")) for s in scrolls)
-    assert after <= before, f"bar_color bindings {before} → {after}"
+        seen.append([len(s.get_property_observers("bar_color")) for s in scrolls])
+    assert max(max(counts) for counts in seen) <= 1, seen
+    assert any(sum(counts) for counts in seen)  # (the answers did scroll)
