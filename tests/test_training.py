@@ -115,7 +115,7 @@ def test_the_training_scores_thresholds_by_the_kiosks_own_decision() -> None:
         n = len(works)
         return Example("s", EvalQuestion(q="q", lang="en", expect=expect), np.zeros((n, 1)),
                        np.zeros(n, np.int64), np.zeros(n, np.int64), np.array(positive),
-                       works, np.zeros(n))
+                       works, np.zeros(n), works)
 
     assert outcome(example("a", [True, False], ("a", "b")), np.array([0.6, 0.1]), t) == "right"
     assert outcome(example("a", [False, True], ("a", "b")), np.array([0.6, 0.1]), t) == "wrong"
@@ -124,3 +124,24 @@ def test_the_training_scores_thresholds_by_the_kiosks_own_decision() -> None:
     assert outcome(example("none", [False, False], ("", "")), np.array([0.45, 0.4]), t) == \
         "right"  # practical entries are never works to choose between: declined
     assert outcome(example("none", [False], ("a",)), np.array([0.7]), t) == "wrong"
+
+
+def test_cross_validation_lists_what_each_left_out_set_misses(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kiosk.qa.train.__main__ import build_examples, cross_validate
+    from kiosk.testing import HashingEncoder
+
+    recipe = tomllib.loads(RECIPE.read_text(encoding="utf-8"))
+    recipe = {**recipe, "set": SMALL_SETS, "fit": {**recipe["fit"], "steps": 100}}
+    built = build_examples(recipe, [HashingEncoder()], ROOT, log=lambda *_: None)
+    failures = tmp_path / "missed.jsonl"
+    cross_validate(recipe, built, ("hashing",), failures)
+    missed = [json.loads(line) for line in failures.read_text(encoding="utf-8").splitlines()]
+    right = float(capsys.readouterr().out.splitlines()[-1].split()[-4].rstrip("%")) / 100
+    assert len(missed) == round(len(built) * (1 - right))  # every question not right, once
+    asked = {(e.source, e.question.q) for e in built}
+    for m in missed:
+        assert m["outcome"] in {"wrong", "declined", "clarified"}
+        assert (m["set"], m["q"]) in asked and len(m["top"]) <= 3
+        if m["positive_rank"] == 0:
+            assert m["top"][0][3] is True  # the likeliest was right: declined or clarified

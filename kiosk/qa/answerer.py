@@ -124,11 +124,10 @@ class KioskAnswerer:
                                 and ev.analysis.subject(c.ref).named >= self.settings.name_match),
                                None)
         # what the kiosk does know, first: the works the question names by artist or in part
-        named = sorted((ref for ref, sub in ev.analysis.subjects.items()
-                        if sub.named > 0 or sub.artist > 0),
-                       key=lambda ref: (-max(ev.analysis.subjects[ref].named,
-                                             ev.analysis.subjects[ref].artist),
-                                        -self.exhibits[ref].priority, ref))
+        evidence = {ref: max(sub.named, sub.artist)
+                    for ref, sub in ev.analysis.subjects.items() if max(sub.named, sub.artist)}
+        named = sorted(evidence, key=lambda ref: (-evidence[ref], -self.exhibits[ref].priority,
+                                                  ref))
         return self._unknown(lang, target, d.probability,
                              out_of_scope=self._top_intent(intents) == OUT_OF_SCOPE,
                              first=named)

@@ -78,16 +78,8 @@ def cross_validate(recipe: dict[str, Any], built: list[Example], keys: tuple[str
         t = Thresholds(weights.thresholds["answer"], weights.thresholds["clarify"])
         probs = [probabilities(weights, e) for e in held]
         results = [outcome(e, p, t) for e, p in zip(held, probs, strict=True)]
-        for e, p, r in zip(held, probs, results, strict=True):
-            if r != "right":
-                top = np.argsort(-p)[:3].tolist()
-                missed.append({"set": name, "outcome": r, "q": e.question.q,
-                               "lang": e.question.lang, "expect": e.question.expect,
-                               "about": e.question.about,
-                               "top": [[e.works[i] or "faq", e.labels[i], round(float(p[i]), 3),
-                                        bool(e.positive[i])] for i in top],
-                               "positive_rank": next((k for k, i in enumerate(np.argsort(-p))
-                                                      if e.positive[i]), None)})
+        missed += [_missed(name, e, p, r)
+                   for e, p, r in zip(held, probs, results, strict=True) if r != "right"]
         for r in results:
             totals[r] = totals.get(r, 0) + 1
         print(f"{name:<48} {len(held):>4} " + " ".join(
@@ -100,6 +92,18 @@ def cross_validate(recipe: dict[str, Any], built: list[Example], keys: tuple[str
     if failures is not None:
         failures.write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in missed),
                             encoding="utf-8")
+
+
+def _missed(name: str, e: Example, probs: np.ndarray, result: str) -> dict[str, Any]:
+    """One question not answered right: its three likeliest candidates (work, label,
+    probability, right?) and the rank of the first right one (None: no candidate was)."""
+    order = np.argsort(-probs).tolist()
+    q = e.question
+    return {"set": name, "outcome": result, "q": q.q, "lang": q.lang, "expect": q.expect,
+            "about": q.about,
+            "top": [[e.works[i] or "faq", e.labels[i], round(float(probs[i]), 3),
+                     bool(e.positive[i])] for i in order[:3]],
+            "positive_rank": next((k for k, i in enumerate(order) if e.positive[i]), None)}
 
 
 def _encoder(data: DataDir, model_id: str) -> Any:

@@ -41,8 +41,8 @@ class Example:
     """Per candidate: its work ('' for practical entries), for 'which one?'."""
     offset: np.ndarray
     """Per candidate: its fixed score offset (``scorer.offsets``, the priorities)."""
-    labels: tuple[str, ...] = ()
-    """Per candidate: kind:ref:item, for reports."""
+    labels: tuple[str, ...]
+    """Per candidate: kind:ref:item, for reports (``--cv-failures``)."""
 
 
 class CachedEncoder:
