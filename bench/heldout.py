@@ -188,7 +188,7 @@ def baseline_results(top: Callable[[str], tuple[str, float]], pack: Pack,
             if item.expect == NONE:
                 out.append("wrong" if answered else "right")
             else:
-                out.append(("right" if ref == item.expect else "wrong") if answered
+                out.append(("right" if ref in item.expected else "wrong") if answered
                            else "declined")
         return out
 

@@ -7,6 +7,8 @@ Each question ends in one of four outcomes:
 - ``wrong``: answered, but from another source or without the expected words — or answered
   when it should have declined. Worse for a visitor than an honest "I don't know";
 - ``clarified``: "which one do you mean?" (the expected work among the choices or not);
+  but when a question expects several works (``expect: a|b``, "tell me about Monet" with two
+  Monets), "which one?" offering only those works is ``right``, as is an answer from one of them;
 - ``declined``: an honest "I don't know" to a question the content answers.
 """
 
@@ -40,13 +42,24 @@ class EvalQuestion:
     lang: str
     """Its language."""
     expect: str
-    """Exhibit or FAQ id that must answer it, or ``none`` (the kiosk must decline)."""
+    """Exhibit or FAQ id that must answer it, or ``none`` (the kiosk must decline); ids joined
+    by ``|`` when any of several works answers (then "which one?" among them is right)."""
     contains: tuple[str, ...] = ()
     """Substrings the answer must hold (case- and accent-insensitive)."""
     about: str | None = None
     """The work the conversation is already about (follow-ups)."""
     tag: str = ""
     """A free label to group results (fact, faq, followup, oos...)."""
+
+    @property
+    def expected(self) -> tuple[str, ...]:
+        """The ids that may answer (one, or several for ``a|b``)."""
+        return tuple(self.expect.split("|"))
+
+    def choices_right(self, works: set[str]) -> bool:
+        """Whether "which one?" between ``works`` is the right reply: the question expects
+        several works and every work offered is one of them."""
+        return len(self.expected) >= 2 and len(works) >= 2 and works <= set(self.expected)
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
@@ -74,10 +87,13 @@ def outcome(item: EvalQuestion, answer: Answer) -> str:
     answered = answer.kind is AnswerKind.ANSWER
     if item.expect == NONE:
         return "wrong" if answered else "right"
+    if answer.kind is AnswerKind.CLARIFY:
+        offered = {s.exhibit_id for s in answer.suggestions if s.exhibit_id}
+        return "right" if item.choices_right(offered) else "clarified"
     if not answered:
-        return "clarified" if answer.kind is AnswerKind.CLARIFY else "declined"
+        return "declined"
     text = fold(answer.text)
-    right = answer.source.ref == item.expect and all(fold(c) in text for c in item.contains)
+    right = answer.source.ref in item.expected and all(fold(c) in text for c in item.contains)
     return "right" if right else "wrong"
 
 

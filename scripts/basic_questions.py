@@ -1,15 +1,18 @@
 """Write the plain training questions of a training pack: "tell me about X", the bare title,
 "what is X" for each work, questions about "it" with no work named or talked about (which
 the kiosk must not answer as if it knew which work), and off-topic questions asked while a work
-is being talked about (the conversation's work does not make them answerable). Deterministic;
-the output is committed (``tests/data/train/<pack>/basic.yaml``) and read by
-``kiosk/qa/train/recipe.toml``.
+is being talked about (the conversation's work does not make them answerable) — in
+``basic.yaml``; and "tell me about <artist>" for each artist known by name, expecting any of
+the artist's works (with several, "which one?" among them is right) — in ``artists.yaml``.
+Deterministic; the output is committed (``tests/data/train/<pack>/``) and read by
+``kiosk/qa/train/recipe.toml`` where it names it.
 
     .venv/bin/python scripts/basic_questions.py tests/data/train/modern-fr-es
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +25,12 @@ ABOUT = {
     "fr": ["parle-moi de {t}", "{t}", "c'est quoi {t}", "que pouvez-vous me dire sur {t} ?"],
     "es": ["háblame de {t}", "{t}", "¿qué es {t}?", "¿qué me puedes contar de {t}?"],
 }
+BY_ARTIST = {
+    "en": ["tell me about {a}", "what do you have by {a}?", "anything by {a}"],
+    "fr": ["parle-moi de {a}", "vous avez quoi de {a} ?", "il y a quoi de {a} ici"],
+    "es": ["háblame de {a}", "¿qué tenéis de {a}?", "hay algo de {a}"],
+}
+PARTICLES = {"van", "von", "de", "der", "den", "da", "del", "di", "la", "le"}
 VAGUE = {
     "en": ["when was it made", "who made this", "what is it made of", "where is it from",
            "how big is it", "who is the artist"],
@@ -41,6 +50,29 @@ OFF_TOPIC = {
 }
 
 
+def person(artist: str) -> str:
+    """The name an artist is asked about by: the field's leading capitalised words ("William
+    Morris (Morris & Co.)" → "William Morris"), if they are the whole field or at least two
+    words ('' for "anonymous workshop", "Etruscan workshop of Caere")."""
+    words = artist.split()
+    run = []
+    for w in words:
+        if not (w[0].isupper() or w in PARTICLES) or w[0] in "([":
+            break
+        run.append(w.rstrip(",;:"))
+        if w[-1] in ",;:":
+            break
+    if not run or not run[0][0].isupper() or (len(run) < 2 and run != words):
+        return ""
+    return " ".join(run)
+
+
+def said_to(template: str, name: str, lang: str) -> str:
+    """The template filled with a name, with French elision ("de Antoni" → "d'Antoni")."""
+    text = template.format(a=name)
+    return re.sub(r"\bde (?=[AEIOUÉÈaeiouéè])", "d'", text) if lang == "fr" else text
+
+
 def main(folder: Path) -> None:
     pack = read_pack(folder / "pack")
     out = []
@@ -51,16 +83,30 @@ def main(folder: Path) -> None:
             said = title.lower() if (n + k) % 2 else title  # as typed, or as heard
             out.append({"q": template.format(t=said), "lang": lang, "expect": ex.id,
                         "tag": "about"})
+    by_artist: dict[str, list[str]] = {}
+    for ex in pack.exhibits:
+        name = person(next(iter(ex.artist.values()), ""))
+        if name:
+            by_artist.setdefault(name, []).append(ex.id)
+    artists = []
+    for n, (name, ids) in enumerate(sorted(by_artist.items())):
+        for k, lang in enumerate(pack.museum.languages):
+            said = name if (n + k) % 2 else name.split()[-1]  # full name, or the surname
+            template = BY_ARTIST[lang][(n + k) % len(BY_ARTIST[lang])]
+            artists.append({"q": said_to(template, said, lang), "lang": lang,
+                            "expect": "|".join(sorted(ids)), "tag": "artist"})
     works = sorted(e.id for e in pack.exhibits)
     for k, lang in enumerate(pack.museum.languages):
         out += [{"q": q, "lang": lang, "expect": "none", "tag": "vague"} for q in VAGUE[lang]]
         out += [{"q": q, "lang": lang, "expect": "none", "about": works[(k * 5 + i) % len(works)],
                  "tag": "oos-followup"} for i, q in enumerate(OFF_TOPIC[lang])]
-    head = (f"# Plain training questions for {folder.name}: written by scripts/basic_questions.py"
-            " (do not edit by hand).\n# Written for the project; CC0.\n\n")
-    text = yaml.safe_dump(out, allow_unicode=True, sort_keys=False, width=100)
-    (folder / "basic.yaml").write_text(head + text, encoding="utf-8")
-    print(f"{folder / 'basic.yaml'}: {len(out)} questions")
+    for name, items in (("basic.yaml", out), ("artists.yaml", artists)):
+        head = (f"# Plain training questions for {folder.name}: written by "
+                "scripts/basic_questions.py (do not edit by hand).\n# Written for the project; "
+                "CC0.\n\n")
+        text = yaml.safe_dump(items, allow_unicode=True, sort_keys=False, width=100)
+        (folder / name).write_text(head + text, encoding="utf-8")
+        print(f"{folder / name}: {len(items)} questions")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ INDEX = NameIndex([
     ex("monet", "Impression, Sunrise", "Claude Monet"),
     ex("manet", "Olympia", "Édouard Manet"),
     ex("wanderer", "Wanderer above the Sea of Fog", "Caspar David Friedrich"),
+    ex("sunflowers", "Sunflowers", "Vincent van Gogh", ["Vase with Sunflowers"]),
 ])
 
 
@@ -41,6 +42,9 @@ def test_guess_language() -> None:
     assert guess_language("¿dónde están los baños?", ["fr", "en", "es"], "fr") == "es"
     assert guess_language("who painted this", ["fr", "en", "es"], "fr") == "en"
     assert guess_language("qui a peint ce tableau", ["fr", "en", "es"], "en") == "fr"
+    assert guess_language("tell me about Vermeer", ["fr", "en", "es"], "fr") == "en"
+    assert guess_language("parle-moi de Monet", ["fr", "en", "es"], "en") == "fr"
+    assert guess_language("háblame de Monet", ["fr", "en", "es"], "en") == "es"
 
 
 def test_sounds_alike() -> None:
@@ -61,6 +65,11 @@ def test_names_found_with_misspellings() -> None:
     assert INDEX.find("kien pinto las meninas").best_title(0.6) == ["meninas"]
     assert INDEX.find("velasquez").by_artist() == ["meninas"]
     assert INDEX.find("the night watch").best_title(0.6) == ["watch"]
+
+
+def test_a_short_word_that_sounds_alike_must_start_alike() -> None:
+    assert INDEX.find("the nite watch").best_title(0.6) == ["watch"]
+    assert INDEX.find("anywhere to wash my hands?").titles == {}  # not the Vase with Sunflowers
 
 
 def test_exact_name_beats_a_close_one() -> None:

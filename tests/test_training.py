@@ -124,6 +124,28 @@ def test_the_training_scores_thresholds_by_the_kiosks_own_decision() -> None:
     assert outcome(example("none", [False, False], ("", "")), np.array([0.45, 0.4]), t) == \
         "right"  # practical entries are never works to choose between: declined
     assert outcome(example("none", [False], ("a",)), np.array([0.7]), t) == "wrong"
+    # "tell me about Monet" with two Monets: "which one?" between them is right, with another no
+    assert outcome(example("a|b", [True, True, False], ("a", "b", "c")),
+                   np.array([0.4, 0.35, 0.05]), t) == "right"
+    assert outcome(example("a|b", [True, False, False], ("a", "c", "b")),
+                   np.array([0.4, 0.35, 0.05]), t) == "clarified"
+    assert outcome(example("a|b", [False, True], ("a", "b")), np.array([0.1, 0.7]), t) == "right"
+
+
+def test_kiosk_eval_counts_which_one_between_the_expected_works_as_right() -> None:
+    from kiosk.evaluation import EvalQuestion, outcome
+    from kiosk.events import Answer, AnswerKind, Source, SourceKind, Suggestion
+
+    def clarify(*works: str) -> Answer:
+        return Answer(AnswerKind.CLARIFY, "Which one?", "en", Source(SourceKind.REPLY), 0.4,
+                      tuple(Suggestion(w, w, w) for w in works))
+
+    monets = EvalQuestion(q="tell me about Monet", lang="en", expect="sunrise|bridge")
+    assert monets.expected == ("sunrise", "bridge")
+    assert outcome(monets, clarify("bridge", "sunrise")) == "right"
+    assert outcome(monets, clarify("bridge", "scream")) == "clarified"
+    one = EvalQuestion(q="tell me about the Monet", lang="en", expect="sunrise")
+    assert outcome(one, clarify("bridge", "sunrise")) == "clarified"
 
 
 def test_cross_validation_lists_what_each_left_out_set_misses(

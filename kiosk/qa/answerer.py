@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kiosk.content.model import Exhibit, Pack
+from kiosk.errors import ModelError
 from kiosk.events import Answer, Question
 from kiosk.ports import Encoder, Vectors
 from kiosk.qa.analysis import Analysis, Reader, Space, known_words
@@ -27,7 +28,7 @@ from kiosk.qa.names import NameIndex, artist_names
 from kiosk.qa.policy import ANSWER, CLARIFY, Decision, Thresholds, decide
 from kiosk.qa.replies import Replies
 from kiosk.qa.scorer import Weights, load_weights
-from kiosk.qa.sources import Candidate, Sources
+from kiosk.qa.sources import Candidate, Sources, feature_names
 from kiosk.qa.text import fold, words
 from kiosk.settings import QaSettings
 
@@ -74,6 +75,9 @@ class KioskAnswerer:
         self.encoder = encoder
         self.intents = spaces[0].intents
         self.weights = weights or load_weights(tuple(s.key for s in spaces))
+        if list(self.weights.features) != feature_names([s.key for s in spaces]):
+            raise ModelError("the answer scorer's weights were trained for other features than "
+                             "this version computes — run `make weights` (or reinstall the kiosk)")
         s = self.settings
         self.thresholds = Thresholds(
             s.answer_probability or self.weights.thresholds["answer"],

@@ -138,7 +138,8 @@ class NameIndex:
             return []
         key = sound(word)
         if len(key) >= 3 and key in self.sounds:
-            return list(self.sounds[key])
+            # a short word must also start alike: 'nite' is 'night', 'wash' is not 'vase'
+            return [w for w in self.sounds[key] if len(word) >= 5 or w[0] == word[0]]
         if len(word) < 5:
             return []
         cutoff = self.fuzzy_ratio if len(word) >= 7 else max(self.fuzzy_ratio, 88)

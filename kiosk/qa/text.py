@@ -82,11 +82,14 @@ def sentences(paragraph: str) -> list[str]:
 
 _LANG_HINTS = {
     "en": set("the what who when where why how is are was did painted made this that which room "
-              "toilet toilets please can i you it hello hi good morning thanks where's".split()),
+              "toilet toilets please can i you it hello hi good morning thanks where's tell about "
+              "of to my do does have has any anything anywhere there".split()),
     "fr": set("le la les est qui quoi quand ou pourquoi comment ce cette tableau peint "
-              "salle toilettes je vous c'est des du une bonjour salut bonsoir merci".split()),
+              "salle toilettes je vous c'est des du une bonjour salut bonsoir merci moi parle sur "
+              "il elle avez quel quelle".split()),
     "es": set("el la los las que quien quién cuando donde por porque como es este esta cuadro "
-              "pinto sala baños una del hay hola buenos buenas días gracias".split()),
+              "pinto sala baños una del hay hola buenos buenas días gracias háblame sobre algo "
+              "tiene tenéis puedo".split()),
     "de": set("der die das ist wer wann wo warum wie gemalt bild ein eine und".split()),
     "it": set("il lo gli chi quando dove perche come dipinto quadro sono una".split()),
 }

@@ -89,7 +89,7 @@ def answers(answerer: KioskAnswerer, item: EvalQuestion, c: Candidate) -> bool:
         return False
     reply = answerer.reply_for(c, item.lang)
     text = fold(reply.text)
-    return reply.kind is AnswerKind.ANSWER and reply.source.ref == item.expect and \
+    return reply.kind is AnswerKind.ANSWER and reply.source.ref in item.expected and \
         all(fold(part) in text for part in item.contains)
 
 

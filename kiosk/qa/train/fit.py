@@ -117,7 +117,9 @@ def outcome(example: Example, probs: np.ndarray, t: Thresholds) -> str:
         return "wrong" if none_expected or not example.positive[d.best] else "right"
     if none_expected:
         return "right"
-    return "clarified" if d.action == CLARIFY else "declined"
+    if d.action == CLARIFY:
+        return "right" if example.question.choices_right(set(d.works)) else "clarified"
+    return "declined"
 
 
 def choose_thresholds(examples: list[Example], weights: Weights, answer: list[float],
