@@ -71,6 +71,7 @@ class Reader:
             tmp.unlink()
         self.tok = E5Tokenizer.load(installed_path(data, spec, TOKENIZER))
         self.cache: dict[tuple[str, bool], tuple[Vec, Vec, list[int]]] = {}
+        self.prefix = {passage: len(self.tok.content("", passage)) for passage in (False, True)}
 
     def ids(self, text: str, passage: bool) -> list[int]:
         """Token ids with the 'query: ' / 'passage: ' prefix."""
@@ -88,11 +89,10 @@ class Reader:
         key = (text, passage)
         if key not in self.cache:
             ids = self.ids(text, passage)
-            prefix = len(self.tok.content("", passage))
             pooled, states = self.run(ids)
-            tokens = states[prefix:]
+            tokens = states[self.prefix[passage]:]
             self.cache[key] = (pooled, tokens / np.linalg.norm(tokens, axis=1, keepdims=True),
-                               ids[prefix:])
+                               ids[self.prefix[passage]:])
         return self.cache[key]
 
 

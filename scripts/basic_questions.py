@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from kiosk.content.loader import read_pack
+from kiosk.qa.names import PARTICLES
 
 ABOUT = {
     "en": ["tell me about {t}", "{t}", "what is {t}", "what can you tell me about {t}?"],
@@ -30,7 +31,6 @@ BY_ARTIST = {
     "fr": ["parle-moi de {a}", "vous avez quoi de {a} ?", "il y a quoi de {a} ici"],
     "es": ["háblame de {a}", "¿qué tenéis de {a}?", "hay algo de {a}"],
 }
-PARTICLES = {"van", "von", "de", "der", "den", "da", "del", "di", "la", "le"}
 VAGUE = {
     "en": ["when was it made", "who made this", "what is it made of", "where is it from",
            "how big is it", "who is the artist"],
@@ -57,7 +57,7 @@ def person(artist: str) -> str:
     words = artist.split()
     run = []
     for w in words:
-        if not (w[0].isupper() or w in PARTICLES) or w[0] in "([":
+        if not (w[0].isupper() or w in PARTICLES):
             break
         run.append(w.rstrip(",;:"))
         if w[-1] in ",;:":

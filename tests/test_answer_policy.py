@@ -160,3 +160,18 @@ def test_a_decline_offers_the_works_of_the_artist_named_first(tmp_path: Path,
     answer = answerer.answer(Question(question, "en"))
     assert answer.kind.value == "unknown"
     assert answer.suggestions[0].exhibit_id == first, answer.suggestions
+
+
+def test_weights_trained_for_other_features_are_refused_in_one_line(
+        tmp_path: Path, hashing_weights: Any) -> None:
+    import dataclasses
+
+    from kiosk.errors import ModelError
+
+    pack = read_pack(make_pack(tmp_path))
+    encoder = HashingEncoder()
+    units = build_units(pack)
+    older = dataclasses.replace(hashing_weights, features=hashing_weights.features[:-1])
+    with pytest.raises(ModelError, match="run `make weights`") as info:
+        KioskAnswerer(pack, units, encode_units(units, encoder), encoder, weights=older)
+    assert "\n" not in str(info.value)
