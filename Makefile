@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint bench weights eval clean screenshots
+.PHONY: setup run test lint bench weights reader eval clean screenshots
 
 setup:
 	@VENV=$(VENV) ./scripts/setup.sh
@@ -35,6 +35,13 @@ weights: setup
 	$(BIN)/python -m kiosk.qa.train --encoders use-multilingual-v3-int8
 	$(BIN)/python -m kiosk.qa.train --encoders e5-multilingual-small-q4
 	$(BIN)/python -m kiosk.qa.train --encoders use-multilingual-v3-int8,e5-multilingual-small-q4
+
+# The e5 reading adapter (kiosk/qa/adapters/e5-reader.npz; a developer's tool: installs PyTorch
+# 2.13.0 into the venv, ~3 min here). Then pin its sha256 in kiosk/qa/e5_convert.py, reinstall
+# e5, update models/catalog.toml and run `make weights`.
+reader: setup
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/python scripts/train_reader.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

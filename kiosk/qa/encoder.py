@@ -67,7 +67,7 @@ def load_encoder(data: DataDir, model_id: str, threads: int = 1) -> Encoder:
 
         return load_e5_encoder(data, model_id, threads)
     path = installed_path(data, spec, spec.files[0].name)
-    return OnnxEncoder(path, spec.id, spec.files[0].sha256, threads=threads)
+    return OnnxEncoder(path, spec.id, spec.sha256, threads=threads)
 
 
 class FusedEncoder:
@@ -128,8 +128,8 @@ def identity(model_ids: str) -> tuple[str, str]:
     (nothing loaded): what `content sync` and `doctor` compare a bundle's manifest with."""
     specs = [get_spec(m) for m in _required_ids(model_ids)]
     if len(specs) == 1:
-        return specs[0].id, specs[0].files[0].sha256
-    return "+".join(s.id for s in specs), fused_sha256([s.files[0].sha256 for s in specs])
+        return specs[0].id, specs[0].sha256
+    return "+".join(s.id for s in specs), fused_sha256([s.sha256 for s in specs])
 
 
 def load_encoders(data: DataDir, model_ids: str, threads: int = 1) -> Encoder:
