@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+TRAIN = ROOT / "tests" / "data" / "train"
 sys.path.insert(0, str(ROOT))
 
 from bench.tables import Table, show  # noqa: E402
@@ -106,6 +108,14 @@ def late(question: Vec, sentence: Vec, weights: Vec | None = None) -> float:
         float(best.mean())
 
 
+def scorer_packs() -> list[str]:
+    """The packs of ``tests/data/train`` the answer scorer learns from (its recipe)."""
+    recipe = tomllib.loads((ROOT / "kiosk" / "qa" / "train" / "recipe.toml").read_text(
+        encoding="utf-8"))
+    return sorted({Path(s["pack"]).parent.name for s in recipe["set"]
+                   if Path(s["pack"]).parent.parent == Path("tests/data/train")})
+
+
 def groups_of(folder: Path) -> list[tuple[Any, list[str], np.ndarray]]:
     """(question, its work's sentences, which hold the answer) for each detail question."""
     pack = read_pack(folder / "pack")
@@ -146,7 +156,7 @@ def main() -> None:
     parser.add_argument("--no-cross", action="store_true", help="skip the cross head (slow)")
     args = parser.parse_args()
     reader = Reader()
-    folders = sorted(p for p in (ROOT / "tests" / "data" / "train").iterdir()
+    folders = sorted(p for p in TRAIN.iterdir()
                      if (p / "questions.yaml").is_file())
     hits: Counter[str] = Counter()
     chance = 0.0

@@ -84,7 +84,12 @@ class ModelSpec:
         a sha256 over every file's, so that a new conversion is a new model."""
         if not any(f.derived for f in self.files):
             return self.files[0].sha256 if self.files else ""
-        return hashlib.sha256("\n".join(f.sha256 for f in self.files).encode()).hexdigest()
+        return combined_sha256([f.sha256 for f in self.files])
+
+
+def combined_sha256(shas: list[str]) -> str:
+    """One identity for several pinned files or models (their sha256s, in order)."""
+    return hashlib.sha256("\n".join(shas).encode()).hexdigest()
 
 
 def _relative(name: str) -> PurePosixPath | None:

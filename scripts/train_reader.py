@@ -31,7 +31,6 @@ import argparse
 import math
 import sys
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +39,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.reading import groups_of  # noqa: E402
+from bench.reading import TRAIN, groups_of, scorer_packs  # noqa: E402
 from kiosk.models import get_spec, installed_path  # noqa: E402
 from kiosk.paths import DataDir, resolve_data_dir  # noqa: E402
-from kiosk.qa.e5_convert import ADAPTER, read_bin  # noqa: E402
+from kiosk.qa.e5_convert import ADAPTER, read_bin, unpack_q4  # noqa: E402
 from kiosk.qa.e5_tokenizer import E5Tokenizer  # noqa: E402
 
 RANK, FROZEN, TARGETS, SCALE = 8, 8, ("q", "v"), 2.0
@@ -77,11 +76,8 @@ class Model:
         self.h, self.heads, self.ff, self.layers = d["H"], d["NH"], d["FF"], d["NL"]
         w: dict[str, Any] = {}
         for name, t in model.tensors.items():
-            if isinstance(t, tuple):
-                scales, qs = t
-                codes = np.concatenate([qs & 15, qs >> 4], axis=1).astype(np.float32) - 8
-                t = (codes * scales.astype(np.float32)[:, None]).reshape(-1)
-            w[name] = torch.from_numpy(np.array(t, np.float32))
+            w[name] = torch.from_numpy(unpack_q4(t) if isinstance(t, tuple) else
+                                       np.array(t, np.float32))
         self.w = w
         self.word = w["emb.word"].reshape(-1, self.h)
         self.pos = w["emb.pos"].reshape(-1, self.h)
@@ -172,12 +168,6 @@ def first_rank(model: Model, cached: list[tuple[Any, Any, np.ndarray]], adapted:
     return hits
 
 
-def recipe_packs() -> set[str]:
-    recipe = tomllib.loads((ROOT / "kiosk" / "qa" / "train" / "recipe.toml").read_text())
-    return {Path(s["pack"]).parent.name for s in recipe["set"]
-            if Path(s["pack"]).parts[:3] == ("tests", "data", "train")}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--folds", action="store_true",
@@ -194,10 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     data = DataDir(resolve_data_dir())
     spec = get_spec("e5-multilingual-small-q4")
     model = Model(installed_path(data, spec, "e5-small-q4.bin"))
-    folders = sorted(p for p in (ROOT / "tests" / "data" / "train").iterdir()
+    folders = sorted(p for p in TRAIN.iterdir()
                      if (p / "questions.yaml").is_file())
     if not args.folds:
-        kept = recipe_packs()
+        kept = set(scorer_packs())
         folders = [f for f in folders if f.name not in kept]
     start = time.time()
     groups = load_groups(data, folders)

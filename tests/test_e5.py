@@ -158,35 +158,18 @@ def test_the_adapter_reads_unseen_packs_closer(e5: E5Encoder, plain: E5Encoder) 
     """The detail questions of the scorer's training packs (the adapter never saw them,
     scripts/train_reader.py): how often the sentence holding the answer is the closest of its
     work's sentences, with and without the adapter."""
-    import tomllib
+    from bench.reading import TRAIN, groups_of, scorer_packs
 
-    from kiosk.content.loader import read_pack
-    from kiosk.content.model import pick
-    from kiosk.evaluation import load_questions
-    from kiosk.qa.text import fold, sentences
-
-    root = Path(__file__).resolve().parents[1]
-    recipe = tomllib.loads((root / "kiosk/qa/train/recipe.toml").read_text(encoding="utf-8"))
-    folders = sorted({(root / s["pack"]).parent for s in recipe["set"]
-                      if s["pack"].startswith("tests/data/train/")})
+    folders = [TRAIN / name for name in scorer_packs()]
     assert len(folders) >= 3
     hits = {"adapted": 0, "plain": 0}
     n = 0
     for folder in folders:
-        pack = read_pack(folder / "pack")
-        works = {e.id: e for e in pack.exhibits}
-        for item in load_questions(folder / "questions.yaml"):
-            if item.tag != "detail" or item.expect not in works or not item.contains:
-                continue
-            said = sentences(pick(works[item.expect].description, item.lang,
-                                  pack.museum.default_language)[0])
-            holds = [all(fold(c) in fold(x) for c in item.contains) for x in said]
-            if not any(holds) or len(said) < 2:
-                continue
+        for item, said, holds in groups_of(folder):
             n += 1
             for name, enc in (("adapted", e5), ("plain", plain)):
                 best = int(np.argmax(enc.encode(said, passage=True) @ enc.encode([item.q])[0]))
-                hits[name] += holds[best]
+                hits[name] += int(holds[best])
     assert n >= 100
     # measured: adapted 83.1 %, plain 60.3 % of 136; a gain under 5 points would not be worth
     # the adapter

