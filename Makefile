@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint bench weights reader eval clean screenshots
+.PHONY: setup run test test-fast lint bench weights reader eval clean screenshots
 
 setup:
 	@VENV=$(VENV) ./scripts/setup.sh
@@ -14,6 +14,11 @@ test: setup
 	$(BIN)/python -m pytest -q -ra
 	$(BIN)/ruff check kiosk tests bench deploy scripts
 	$(BIN)/mypy
+
+# The inner loop: everything but the tests marked slow (power cuts, soak, speech end to end)
+test-fast: setup
+	$(BIN)/python -m pytest -q -ra -m "not slow"
+	$(BIN)/ruff check kiosk tests bench deploy scripts
 
 lint: setup
 	$(BIN)/ruff check kiosk tests bench deploy scripts
@@ -36,12 +41,15 @@ weights: setup
 	$(BIN)/python -m kiosk.qa.train --encoders e5-multilingual-small-q4
 	$(BIN)/python -m kiosk.qa.train --encoders use-multilingual-v3-int8,e5-multilingual-small-q4
 
-# The e5 reading adapter (kiosk/qa/adapters/e5-reader.npz; a developer's tool: installs PyTorch
-# 2.13.0 into the venv, ~3 min here). Then pin its sha256 in kiosk/qa/e5_convert.py, reinstall
-# e5, update models/catalog.toml and run `make weights`.
+# The e5 reading adapter (kiosk/qa/adapters/e5-reader.npz; a developer's tool, ~3 min here).
+# PyTorch 2.13.0 goes into .cache/reader-torch, not the venv: onnxruntime-extensions imports
+# torch whenever it can, which would add hundreds of MB to every kiosk process. Then pin the
+# adapter's sha256 in kiosk/qa/e5_convert.py, reinstall e5, update models/catalog.toml and run
+# `make weights`.
+READER_TORCH := .cache/reader-torch
 reader: setup
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/python scripts/train_reader.py
+	$(BIN)/pip install -q --target $(READER_TORCH) torch==2.13.0
+	PYTHONPATH=$(READER_TORCH) $(BIN)/python scripts/train_reader.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -122,11 +122,11 @@ from kiosk.settings import Settings
 from kiosk.ui.launch import build_kiosk, prepare_kivy
 data = DataDir(resolve_data_dir())
 prepare_kivy(data, fullscreen=False, size=(800, 480))
-parts = build_kiosk(Settings(), data, Path("content/demo"), voice=False, speak=False)
+running = build_kiosk(Settings(), data, Path("content/demo"), voice=False, speak=False)
 print("answerer", flush=True)
 from kivy.core.window import Window
 from kiosk.ui.app import KioskApp
-app = KioskApp(parts["controller"], images=parts["images"])
+app = KioskApp(running.controller, images=running.kiosk.root)
 def first(*_):
     print("frame", flush=True)
     Window.unbind(on_flip=first)

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 import kiosk.ui.harness  # noqa: E402, I001 - first: Kivy's settings for the offscreen window
 import numpy as np  # noqa: E402
 
+from kiosk.assembly import assemble  # noqa: E402
 from kiosk.audio.wav import RATE  # noqa: E402
 from kiosk.events import Transcript  # noqa: E402
 from kiosk.paths import DataDir, resolve_data_dir  # noqa: E402
@@ -33,7 +34,7 @@ from kiosk.testing import (  # noqa: E402
     WordSpeaker,
 )
 from kiosk.ui.controller import Controller, Screen  # noqa: E402
-from kiosk.ui.launch import build_kiosk  # noqa: E402
+
 
 DEMO = ROOT / "content" / "demo"
 OFF_TOPIC = {
@@ -99,20 +100,19 @@ def build_rig(recognizer: ScriptedRecognizer | None = None,
     """The real app over the real answerer on content/demo, with a fake microphone,
     recognizer, speaker and clock (``batch``: the recognizer gets whole utterances)."""
     settings = Settings()
-    parts = build_kiosk(settings, DataDir(resolve_data_dir()), DEMO, voice=False, speak=False)
-    parts["controller"].close()  # ours takes the fakes through its constructor
-    pipeline = parts["pipeline"]
+    parts = assemble(settings, DataDir(resolve_data_dir()), DEMO)
     recognizer = recognizer or ScriptedRecognizer([])
-    pipeline.recognizer = BatchRecognizer(recognizer) if batch else recognizer
-    pipeline.speaker = speaker or WordSpeaker()
+    parts.recognizer = BatchRecognizer(recognizer) if batch else recognizer  # the fakes
+    parts.speaker = words = speaker or WordSpeaker()
+    pipeline = parts.pipeline()
     clock = ManualClock()
     holder: list[Rig] = []
-    controller = Controller(pipeline, parts["content"].pack,
+    controller = Controller(pipeline, parts.content.pack,
                             idle_reset_s=settings.session.idle_reset_s,
                             listen=lambda: holder[0].listen(), clock=clock,
-                            content=parts["content"].label)
-    app = kiosk.ui.harness.OffscreenKiosk(controller, images=parts["images"])
-    rig = Rig(app, controller, recognizer, pipeline.speaker, clock)
+                            content=parts.content.label)
+    app = kiosk.ui.harness.OffscreenKiosk(controller, images=parts.root)
+    rig = Rig(app, controller, recognizer, words, clock)
     holder.append(rig)
     return rig
 

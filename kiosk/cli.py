@@ -1,22 +1,24 @@
 """The ``kiosk`` command: one group of verbs for curators and technicians.
 
 This module is the entry point: it builds the parser (``build_parser``, with the common options
-of ``_common``), reads the settings and the data directory (``_settings``, ``_data``) and sends
-each verb to its implementation in ``kiosk.commands``, imported only when that verb runs so
-that ``kiosk --help`` stays quick; ``main`` turns a ``KioskError`` into one line and exit code 2.
+of ``_common``) and sends each verb to the ``main`` of its module in ``kiosk.commands``, imported
+only when that verb runs so that ``kiosk --help`` stays quick (the settings and the data
+directory are read by ``kiosk.commands.common``); ``main`` turns a ``KioskError`` into one
+line and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
 from kiosk import __version__
+from kiosk.commands.common import data_dir, read_settings
 from kiosk.errors import KioskError
-from kiosk.paths import DataDir, resolve_data_dir
-from kiosk.settings import Settings, default_settings_path, describe, load_settings
+from kiosk.settings import describe
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -162,15 +164,6 @@ def build_parser() -> argparse.ArgumentParser:
     return root
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    path = getattr(args, "settings", None) or default_settings_path()
-    return load_settings(path, getattr(args, "set", None))
-
-
-def _data(args: argparse.Namespace) -> DataDir:
-    return DataDir(resolve_data_dir(getattr(args, "data_dir", None)))
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -182,46 +175,26 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+VERBS = {"content": "content", "models": "models", "ask": "ask", "eval": "evaluate",
+         "calibrate": "calibrate", "listen": "listen", "run": "run"}
+"""Verb → its module in ``kiosk.commands`` (each has ``main(args) -> int``)."""
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "settings":
-        print(describe(_settings(args)), end="")
+        print(describe(read_settings(args)), end="")
         return 0
-    if args.verb == "content":
-        from kiosk.commands.content import _content
-
-        return _content(args)
-    if args.verb == "models":
-        from kiosk.commands.models import _models
-
-        return _models(args)
-    if args.verb == "ask":
-        from kiosk.commands.ask import _ask
-
-        return _ask(args)
-    if args.verb == "eval":
-        from kiosk.commands.evaluate import _eval
-
-        return _eval(args)
-    if args.verb == "calibrate":
-        from kiosk.commands.calibrate import _calibrate
-
-        return _calibrate(args)
-    if args.verb == "listen":
-        from kiosk.commands.listen import _listen
-
-        return _listen(args)
-    if args.verb == "run":
-        from kiosk.commands.run import _run
-
-        return _run(args)
+    if args.verb in VERBS:  # imported only now, so that `kiosk --help` stays quick
+        command = importlib.import_module(f"kiosk.commands.{VERBS[args.verb]}")
+        return int(command.main(args))
     if args.verb == "doctor":
         from kiosk.doctor import run_doctor
 
-        return run_doctor(_settings(args), _data(args), as_json=args.json, quick=args.quick)
+        return run_doctor(read_settings(args), data_dir(args), as_json=args.json, quick=args.quick)
     if args.verb == "report":
-        from kiosk.insights.report import run_report
+        from kiosk.insights.command import run_report
 
-        return run_report(_settings(args), _data(args), args.since, args.output, args.csv)
+        return run_report(read_settings(args), data_dir(args), args.since, args.output, args.csv)
     raise AssertionError(args.verb)
 
 

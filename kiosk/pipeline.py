@@ -111,7 +111,7 @@ class Pipeline:
         ep = self.endpointer()
         self._emit(PipelineEvent(EventType.LISTENING_STARTED))
         stream: RecognizerStream | None = None
-        streaming = hasattr(recognizer, "stream")
+        streaming = isinstance(recognizer, StreamingRecognizer)
         outcome = None
         for chunk in mic.chunks():
             if self._cancel.is_set():

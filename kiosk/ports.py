@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -74,6 +74,7 @@ class RecognizerStream(Protocol):
         ...
 
 
+@runtime_checkable
 class StreamingRecognizer(Recognizer, Protocol):
     """A recognizer that can work while the visitor speaks."""
 

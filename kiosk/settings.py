@@ -86,8 +86,10 @@ class ModelSettings:
         "use-multilingual-v3-int8",
         "Catalog id of the question encoder (see `kiosk models list`), or several separated by "
         "commas: the answer scorer weighs each one's evidence. It ships weights for "
-        "'use-multilingual-v3-int8' (the default: fewest wrong answers on the held-out sets), "
-        "'e5-multilingual-small-q4' and 'use-multilingual-v3-int8,e5-multilingual-small-q4'.",
+        "'use-multilingual-v3-int8' (the default: a few ms a question), "
+        "'e5-multilingual-small-q4' and 'use-multilingual-v3-int8,e5-multilingual-small-q4' (more "
+        "right answers on new content, but ~35-65 ms a question on 2 x86 cores: over the answer "
+        "budget past a few hundred works; see docs/ANSWERER.md).",
     )
     threads: int = setting(1, "CPU threads the encoder may use (1 leaves a core for audio and UI).")
 

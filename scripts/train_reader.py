@@ -18,7 +18,11 @@ numbers) so that a question's vector lies closer to the sentence holding its ans
   2 epochs, seed 0.
 
     make reader                      # writes kiosk/qa/adapters/e5-reader.npz
-    .venv/bin/python scripts/train_reader.py --folds   # the pilot's figure, nothing written
+    PYTHONPATH=.cache/reader-torch .venv/bin/python scripts/train_reader.py --folds
+                                     # the pilot's figure, nothing written
+
+PyTorch lives in ``.cache/reader-torch`` (``make reader`` puts it there), never in the kiosk's
+venv: onnxruntime-extensions imports torch whenever it can, in every kiosk process.
 
 ``--folds`` trains on two thirds of *all* training packs and counts, on the last third (by
 pack), how often the answer's sentence comes first, with and without the adapter.
@@ -42,7 +46,8 @@ sys.path.insert(0, str(ROOT))
 from bench.reading import TRAIN, groups_of, scorer_packs  # noqa: E402
 from kiosk.models import get_spec, installed_path  # noqa: E402
 from kiosk.paths import DataDir, resolve_data_dir  # noqa: E402
-from kiosk.qa.e5_convert import ADAPTER, read_bin, unpack_q4  # noqa: E402
+from kiosk.qa.e5_bin import read_bin, unpack_q4  # noqa: E402
+from kiosk.qa.e5_convert import ADAPTER  # noqa: E402
 from kiosk.qa.e5_tokenizer import E5Tokenizer  # noqa: E402
 
 RANK, FROZEN, TARGETS, SCALE = 8, 8, ("q", "v"), 2.0
@@ -177,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import torch
     except ImportError:
-        print("error: PyTorch is not installed — run `make reader` (it installs torch 2.13.0)",
+        print("error: PyTorch is not installed — run `make reader` (it installs torch 2.13.0 "
+              "into .cache/reader-torch)",
               file=sys.stderr)
         return 1
     torch.set_num_threads(2)

@@ -64,7 +64,7 @@ def test_ask_with_sockets_disabled(encoder: object, tmp_path: Path) -> None:
     env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
     probe = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection("
                             "('127.0.0.1', 9))"], capture_output=True, text=True,
-                           env={**os.environ, **env})
+                           env={**os.environ, **env}, timeout=300)
     assert "network access attempted" in probe.stderr  # the guard is really in place
     result = kiosk("ask", "--content", str(DEMO), "--json", "¿dónde están los baños?", env=env)
     assert result.returncode == 0, result.stderr
@@ -78,6 +78,7 @@ def test_missing_model_is_one_clear_line(tmp_path: Path) -> None:
     assert "run `kiosk models install use-multilingual-v3-int8`" in result.stderr
 
 
+@pytest.mark.slow
 def test_build_then_ask_the_bundle(encoder: object, tmp_path: Path) -> None:
     out = tmp_path / "bundle"
     build = kiosk("content", "build", str(DEMO), "-o", str(out))

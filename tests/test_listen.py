@@ -20,9 +20,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytest
 
+from tests.children import lines_of
 from tests.conftest import DEMO
 
-pytestmark = [pytest.mark.models, pytest.mark.realdata]
+pytestmark = [pytest.mark.models, pytest.mark.realdata, pytest.mark.slow]
 
 
 class Feeder(threading.Thread):
@@ -96,13 +97,13 @@ def start_pulse(env: dict[str, str], fifo: Path) -> subprocess.Popen[bytes]:
     try:
         for _ in range(200):  # up, with its pipe source loaded (modules load one by one)
             sources = subprocess.run(["pactl", "list", "short", "sources"], env=env,
-                                     capture_output=True, text=True)
+                                     capture_output=True, text=True, timeout=300)
             if sources.returncode == 0 and "\tmic\t" in sources.stdout:
                 break
             time.sleep(0.05)
         for cmd in (["pactl", "set-default-source", "mic"],
                     ["pactl", "set-default-sink", "speakers"]):
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, (cmd, done.stderr, sources.stdout, daemon.poll())
     except BaseException:
         daemon.terminate()
@@ -115,7 +116,8 @@ def spoken(tmp_path: Path, voice: str, text: str) -> Path:
     from kiosk.audio.wav import read_wav, write_wav
 
     raw = tmp_path / "espeak.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(raw), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(raw), text],
+                   check=True, timeout=300)
     out = tmp_path / "question.wav"
     write_wav(out, read_wav(raw))
     return out
@@ -149,9 +151,8 @@ def test_spoken_question_through_a_virtual_microphone(pulse: Pulse,
              "--content", str(DEMO), "--lang",
              lang, "--once", "--json"], env=env, stdout=subprocess.PIPE, text=True)
         try:
-            assert kiosk.stdout is not None
             lines = []
-            for line in kiosk.stdout:
+            for line in lines_of(kiosk, deadline_s=180):
                 lines.append(json.loads(line))
                 if lines[-1].get("event") == "listening-started":
                     feeder.say(question)
@@ -203,8 +204,7 @@ def test_microphone_unplugged_mid_question_then_back(pulse: Pulse, encoder: Any,
     daemon = None
     lines: list[dict[str, Any]] = []
     try:
-        assert kiosk.stdout is not None
-        for line in kiosk.stdout:
+        for line in lines_of(kiosk, deadline_s=240):
             lines.append(json.loads(line))
             event = lines[-1].get("event")
             if event == "listening-started" and daemon is None and len(lines) == 1:

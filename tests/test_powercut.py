@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.powercut import run
 
 
+@pytest.mark.slow
 def test_a_killed_sync_never_leaves_a_broken_or_mixed_version(tmp_path: Path) -> None:
     tally, failures = run(20, seed=7, work=tmp_path)
     assert failures == []

@@ -25,7 +25,8 @@ def test_core_imports_no_engine() -> None:
         + "".join(f"import {mod}\n" for mod in CORE)
         + "print('ok')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code],
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
@@ -33,6 +34,7 @@ def test_core_imports_no_engine() -> None:
 def test_blocking_an_engine_really_blocks() -> None:
     """Guard the guard: importing a blocked engine fails, so the test above can fail."""
     code = "import sys\nsys.modules['onnxruntime'] = None\nimport onnxruntime\n"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code],
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert "ImportError" in result.stderr or "ModuleNotFoundError" in result.stderr

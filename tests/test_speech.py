@@ -75,6 +75,7 @@ def whisper(data_dir: DataDir) -> Any:
         pytest.skip(f"Whisper not installed ({exc})")
 
 
+@pytest.mark.slow
 @pytest.mark.models
 @pytest.mark.realdata
 def test_word_error_rate_on_real_speech(whisper: Any, shared_eval: Path) -> None:
@@ -126,7 +127,8 @@ def test_synthetic_spoken_question_is_answered(whisper: Any, encoder: Any, tmp_p
     from kiosk.runtime import open_content
 
     wav = tmp_path / "q.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), question], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), question],
+                   check=True, timeout=300)
     content = open_content(DEMO, encoder)
     answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder)
     pipeline = Pipeline(answerer, Session("fr", ["fr", "en", "es"]), whisper)

@@ -32,7 +32,8 @@ needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
 
 def espeak(tmp_path: Path, voice: str, text: str) -> np.ndarray:
     wav = tmp_path / "said.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), text], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), text],
+                   check=True, timeout=300)
     return read_wav(wav)
 
 

@@ -50,6 +50,7 @@ CATALOG = f"""\
 id = "{ENC.model_id}"
 role = "question-encoder"
 engine = "kiosk.testing.HashingEncoder (tests only)"
+engine_kind = "use-onnx"  # never opened here
 licence = "test"
 [model.source]
 kind = "pypi"
@@ -262,6 +263,7 @@ def test_configure_writes_a_lan_only_config(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "is not a Syncthing device ID" in bad.stderr
 
 
+@pytest.mark.slow
 def test_bundles_published_by_the_curator_reach_the_kiosk_and_go_live(
         pair: tuple[Node, Node], tmp_path: Path) -> None:
     curator, kiosk = pair

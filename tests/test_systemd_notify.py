@@ -160,6 +160,7 @@ def test_log_lines_for_the_journal() -> None:
 
 # -- the real app, offscreen ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_ready_after_first_frame_pings_while_the_loop_runs_stopping_on_exit(
         receiver: tuple[Receiver, str], controller_parts: Any) -> None:
     r, path = receiver
@@ -227,6 +228,7 @@ def run_kiosk(path: str, stderr: Path, *extra: str) -> subprocess.Popen[str]:
                                 env=env)
 
 
+@pytest.mark.slow
 @pytest.mark.models
 def test_kiosk_run_tells_systemd_ready_alive_stopping(
         receiver: tuple[Receiver, str], tmp_path: Path, encoder: Any) -> None:
@@ -250,6 +252,7 @@ def test_kiosk_run_tells_systemd_ready_alive_stopping(
     assert "smoke check over" in out
 
 
+@pytest.mark.slow
 @pytest.mark.models
 def test_systemctl_stop_is_a_clean_exit(receiver: tuple[Receiver, str], tmp_path: Path,
                                         encoder: Any) -> None:
@@ -262,7 +265,7 @@ def test_systemctl_stop_is_a_clean_exit(receiver: tuple[Receiver, str], tmp_path
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
+            proc.communicate(timeout=30)
     log = (tmp_path / "stderr").read_text()
     assert proc.returncode == 0, log
     assert r.messages()[-1] == "STOPPING=1\nSTATUS=stopping"

@@ -30,12 +30,14 @@ def test_the_recipe_reads_no_held_out_set() -> None:
     assert "heldout" not in "".join(line.split("#")[0] for line in text.splitlines())
 
 
+@pytest.mark.slow
 def test_training_is_deterministic() -> None:
     first, again = (train_hashing(SMALL_SETS, steps=200) for _ in range(2))
     assert json.dumps(again.to_json(), sort_keys=True) == \
         json.dumps(first.to_json(), sort_keys=True)
 
 
+@pytest.mark.slow
 def test_the_weights_learned_something() -> None:
     """On its own training questions the fitted scorer puts more probability on the right
     candidates than an untrained one (zero weights) does."""

@@ -26,6 +26,7 @@ from kiosk.settings import InsightsSettings, Settings
 from kiosk.testing import WordSpeaker
 from kiosk.ui.admin import (
     TEST_SENTENCE,
+    AdminActions,
     engine_rows,
     error_lines,
     espeak_version,
@@ -48,15 +49,15 @@ def built() -> Iterator[dict[str, Any]]:
     settings = Settings(insights=InsightsSettings(enabled=False))  # no turns logged
     data = DataDir(resolve_data_dir())
     try:
-        parts = build_kiosk(settings, data, ROOT / "content" / "demo", voice=False, speak=False)
+        running = build_kiosk(settings, data, ROOT / "content" / "demo", voice=False, speak=False)
     except ModelError as exc:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"real encoder not installed ({exc})")
-    admin = admin_actions(settings, data, parts)
-    kiosk = harness.OffscreenKiosk(parts["controller"], images=parts["images"], admin=admin,
+    admin = admin_actions(settings, data, running)
+    kiosk = harness.OffscreenKiosk(running.controller, images=running.kiosk.root, admin=admin,
                                    admin_hold_s=HOLD_S)
-    yield {"kiosk": kiosk, "parts": parts, "admin": dict(admin), "settings": settings}
+    yield {"kiosk": kiosk, "running": running, "admin": admin, "settings": settings}
     kiosk.close()
 
 
@@ -91,11 +92,8 @@ def kiosk(built: dict[str, Any], fakes: Fakes,
     def fake_exit() -> None:
         fakes.exits += 1
 
-    info = k.app.admin_info
-    info.clear()
-    info.update(built["admin"])
-    info.update(mic_test=fake_mic, exit=fake_exit,
-                rollback=lambda: rollback(DataDir(tmp_path)))
+    k.app.admin_info = replace(built["admin"], mic_test=fake_mic, exit=fake_exit,
+                               rollback=lambda: rollback(DataDir(tmp_path)))
     k.controller.errors.clear()
     k.resize(800, 480)
     k.controller.home()
@@ -121,16 +119,17 @@ def enter(k: harness.OffscreenKiosk, pin: str) -> None:
 
 def unlock(k: harness.OffscreenKiosk) -> None:
     open_admin(k)
-    enter(k, k.app.admin_info["pin"])
+    enter(k, k.app.admin_info.pin)
     k.wait(lambda: "Kiosk admin" in k.texts())
 
 
-def test_the_admin_dict_from_the_launcher(built: dict[str, Any]) -> None:
+def test_the_admin_actions_from_the_launcher(built: dict[str, Any]) -> None:
     admin = built["admin"]
-    assert set(admin) == {"pin", "engines", "mic_test", "speaker_test", "doctor", "rollback",
-                          "exit"}
-    assert admin["pin"] == built["settings"].ui.admin_pin
-    roles = [role for role, _ in admin["engines"]]
+    assert isinstance(admin, AdminActions)
+    assert None not in (admin.mic_test, admin.speaker_test, admin.doctor, admin.rollback,
+                        admin.exit)
+    assert admin.pin == built["settings"].ui.admin_pin
+    roles = [role for role, _ in admin.engines]
     assert roles[0] == "Speech recognition"  # built without voice
     assert any(r.startswith("Question encoder") for r in roles) and "Speech synthesis" in roles
 
@@ -150,7 +149,7 @@ def test_a_long_press_top_left_opens_the_pin_pad(kiosk: harness.OffscreenKiosk) 
 
 def test_a_wrong_pin_is_refused_and_three_go_back_to_the_visitors(
         kiosk: harness.OffscreenKiosk) -> None:
-    pin = kiosk.app.admin_info["pin"]
+    pin = kiosk.app.admin_info.pin
     wrong = "0" * len(pin) if pin != "0" * len(pin) else "1" * len(pin)
     open_admin(kiosk)
     kiosk.tap("1")
@@ -210,7 +209,7 @@ def test_the_microphone_test_moves_the_meter_and_stops(kiosk: harness.OffscreenK
 
 
 def test_no_microphone_is_said_calmly(kiosk: harness.OffscreenKiosk) -> None:
-    kiosk.app.admin_info["mic_test"] = mic_test("no-such-microphone-here")  # the real one
+    kiosk.app.admin_info.mic_test = mic_test("no-such-microphone-here")  # the real one
     unlock(kiosk)
     kiosk.tap("Test the microphone")
     kiosk.wait(lambda: any(t.startswith("Microphone: no microphone no-such-microphone-here")
@@ -221,12 +220,12 @@ def test_no_microphone_is_said_calmly(kiosk: harness.OffscreenKiosk) -> None:
 
 def test_the_speaker_test_says_a_sentence(kiosk: harness.OffscreenKiosk) -> None:
     speaker = WordSpeaker()
-    kiosk.app.admin_info["speaker_test"] = speaker_test(speaker, lambda: "fr")
+    kiosk.app.admin_info.speaker_test = speaker_test(speaker, lambda: "fr")
     unlock(kiosk)
     kiosk.tap("Test the speakers")
     kiosk.wait(lambda: "Done — you should have heard a short sentence." in kiosk.texts())
     assert speaker.said == [(TEST_SENTENCE["fr"], "fr")]
-    kiosk.app.admin_info["speaker_test"] = speaker_test(None, lambda: "fr")
+    kiosk.app.admin_info.speaker_test = speaker_test(None, lambda: "fr")
     kiosk.tap("Test the speakers")
     kiosk.wait(lambda: any(t.startswith("Speakers: speech is off") for t in kiosk.texts()))
 
@@ -278,7 +277,7 @@ def test_the_health_check_shows_one_line_per_check(kiosk: harness.OffscreenKiosk
     kiosk.resize(800, 480)
     if os.environ.get("KIOSK_SHOTS"):
         shutil.copy(shot, Path(os.environ["KIOSK_SHOTS"]) / shot.name)
-    kiosk.app.admin_info["doctor"] = lambda: 1 / 0
+    kiosk.app.admin_info.doctor = lambda: 1 / 0
     kiosk.tap("Run the health check")
     kiosk.wait(lambda: kiosk.screen.health_message.startswith("Health check failed: "
                                                               "ZeroDivisionError"))
@@ -308,7 +307,7 @@ def test_leaving_locks_again_and_stops_the_microphone(kiosk: harness.OffscreenKi
     open_admin(kiosk)
     assert "Kiosk admin" not in kiosk.texts()
     # the idle reset leaves the admin screen too, and locks it
-    enter(kiosk, kiosk.app.admin_info["pin"])
+    enter(kiosk, kiosk.app.admin_info.pin)
     kiosk.wait(lambda: "Kiosk admin" in kiosk.texts())
     kiosk.controller.reset()
     kiosk.wait_screen(Screen.ATTRACT)
@@ -328,7 +327,7 @@ def test_pin_pad_and_panel_fit_the_window(kiosk: harness.OffscreenKiosk, size: t
     open_admin(kiosk)
     shots = [kiosk.screenshot(tmp_path / f"admin-pin-{width}x{height}.png")]
     assert_inside(kiosk, width, height, vertical=True)
-    enter(kiosk, kiosk.app.admin_info["pin"])
+    enter(kiosk, kiosk.app.admin_info.pin)
     kiosk.wait(lambda: "Kiosk admin" in kiosk.texts())
     shots.append(kiosk.screenshot(tmp_path / f"admin-panel-{width}x{height}.png"))
     assert_inside(kiosk, width, height, vertical=False)
@@ -384,7 +383,8 @@ def test_engine_rows_name_the_models_in_use_with_real_versions() -> None:
     assert f"kivy {importlib.metadata.version('kivy')}" in rows["Packages"]
     if shutil.which("espeak-ng"):
         assert re.match(r"espeak-ng \d+\.\d+", rows["Speech synthesis"])
-        out = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout
+        out = subprocess.run(["espeak-ng", "--version"],
+                             capture_output=True, text=True, timeout=300).stdout
         assert espeak_version() in out
 
 
@@ -468,7 +468,8 @@ def test_error_lines_are_newest_first_with_the_date_when_not_today() -> None:
 
 def test_admin_actions_are_kivy_free_and_exit_stops_a_running_app(tmp_path: Path) -> None:
     code = ("import sys\nsys.modules['kivy'] = None\nimport kiosk.ui.admin\nprint('ok')\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code],
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
     app = (
         "import kiosk.ui.harness\n"

@@ -260,6 +260,7 @@ def test_no_display_is_one_line_saying_what_to_do() -> None:
     assert len(lines) == 1 and "kiosk run --headless" in lines[0]
 
 
+@pytest.mark.slow
 def test_kiosk_run_opens_the_real_app_offscreen(tmp_path: Path) -> None:
     """The real command, real models, offscreen: a smoke check a technician can run too."""
     env = {**os.environ, "SDL_VIDEODRIVER": "offscreen"}

@@ -60,11 +60,7 @@ def kiosk(demo: Any, encoder: Any, script: list[tuple[str, str]] | None = None,
 
 
 def settle(controller: Controller) -> None:
-    done = threading.Event()
-    controller._jobs.put(done.set)  # runs after every job queued before it
-    assert done.wait(30), "the turn did not finish"
-    while controller.busy:
-        threading.Event().wait(0.01)
+    assert controller.wait_idle(30), "the turn did not finish"
 
 
 @pytest.fixture

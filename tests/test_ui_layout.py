@@ -45,13 +45,13 @@ SLACK = 1.0
 @pytest.fixture(scope="module")
 def kiosk(data_dir: DataDir, encoder: Any) -> Iterator[harness.OffscreenKiosk]:
     quiet = Settings(insights=InsightsSettings(enabled=False))  # no turns logged
-    parts = build_kiosk(quiet, data_dir, DEMO, voice=False, speak=False)
-    controller = parts["controller"]
+    running = build_kiosk(quiet, data_dir, DEMO, voice=False, speak=False)
+    controller = running.controller
     controller.pipeline.speaker = WordSpeaker()
     controller.pipeline.recognizer = ScriptedRecognizer([])
     speech = np.random.default_rng(0).normal(0, 0.12, 60 * RATE).astype(np.float32)
     controller.listen = lambda: (SamplesMicrophone(speech, realtime=True), EnergyVad())
-    k = harness.OffscreenKiosk(controller, images=parts["images"])
+    k = harness.OffscreenKiosk(controller, images=running.kiosk.root)
     k.app.voice = True
     yield k
     controller.cancel()

@@ -191,6 +191,7 @@ def test_a_damaged_file_is_logged_once_and_shows_nothing(
 # -- in the app ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.models
 def test_the_app_shows_huge_and_damaged_images_within_bounds(
         encoder: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

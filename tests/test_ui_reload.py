@@ -18,7 +18,7 @@ from kiosk.ui.controller import Screen
 from kiosk.ui.launch import build_kiosk
 from tests.conftest import DATA, DEMO
 
-pytestmark = pytest.mark.models
+pytestmark = [pytest.mark.models, pytest.mark.slow]
 
 
 def wait_for(condition: Any, timeout_s: float = 30.0) -> None:
@@ -35,8 +35,9 @@ def test_a_synced_version_is_taken_between_conversations_and_rollback_too(
     for name, pack in (("demo", DEMO), ("small", small)):
         bundle.build(pack, tmp_path / name, encoder)
     versions.sync(data, tmp_path / "demo", encoder.model_id, encoder.sha256)
-    parts = build_kiosk(Settings(), data, None, voice=False, speak=False, encoder=encoder)
-    controller, check = parts["controller"], parts["watch"]
+    running = build_kiosk(Settings(), data, None, voice=False, speak=False, encoder=encoder)
+    controller, check = running.controller, running.watch
+    assert check is not None
     try:
         assert len(controller.pack.exhibits) == 27 and not check()
         controller.choose_language("en")
@@ -44,7 +45,7 @@ def test_a_synced_version_is_taken_between_conversations_and_rollback_too(
         wait_for(lambda: controller.view.screen is Screen.ANSWER and not controller.busy)
         versions.sync(data, tmp_path / "small", encoder.model_id, encoder.sha256)
         assert check()  # noticed; opened in the background
-        wait_for(lambda: controller._pending is not None)
+        wait_for(lambda: controller.content_waiting)
         assert len(controller.pack.exhibits) == 27  # not in the middle of a conversation
         controller.reset()  # the visit ends
         small_count = len(controller.pack.exhibits)
@@ -64,8 +65,9 @@ def test_a_version_that_cannot_be_opened_keeps_the_current_one(tmp_path: Path,
     data = DataDir(tmp_path / "data")
     bundle.build(DEMO, tmp_path / "demo", encoder)
     versions.sync(data, tmp_path / "demo", encoder.model_id, encoder.sha256)
-    parts = build_kiosk(Settings(), data, None, voice=False, speak=False, encoder=encoder)
-    controller, check = parts["controller"], parts["watch"]
+    running = build_kiosk(Settings(), data, None, voice=False, speak=False, encoder=encoder)
+    controller, check = running.controller, running.watch
+    assert check is not None
     try:
         # a version folder damaged after activation (disk error, hand edits)
         bundle.build(DATA / "packs" / "fr-en-small", tmp_path / "small", encoder)
@@ -76,6 +78,6 @@ def test_a_version_that_cannot_be_opened_keeps_the_current_one(tmp_path: Path,
         assert check()
         wait_for(lambda: bool(controller.errors))
         assert "new content not loaded" in controller.errors[-1][1]
-        assert len(controller.pack.exhibits) == 27 and controller._pending is None
+        assert len(controller.pack.exhibits) == 27 and not controller.content_waiting
     finally:
         controller.close()

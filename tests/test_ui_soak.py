@@ -29,6 +29,7 @@ def rig() -> Iterator[Rig]:
     rig.close()
 
 
+@pytest.mark.slow
 def test_a_hundred_visits_leave_nothing_behind(rig: Rig) -> None:
     result = soak(rig, 100, warm_up=25, driver_warm_up=10)
 

@@ -97,7 +97,7 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     bad = make_pack(tmp_path / "bad", {"faq.yaml": "- id: toilets\n  questions: [oops\n"})
     run = lambda p: subprocess.run(  # noqa: E731
         [sys.executable, "-m", "kiosk.cli", "content", "validate", str(p)],
-        capture_output=True, text=True)
+        capture_output=True, text=True, timeout=300)
     ok, ko = run(good), run(bad)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "valid — 2 exhibits, 1 FAQ entries" in ok.stdout

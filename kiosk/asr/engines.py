@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from kiosk.asr.vocabulary import words_for
 from kiosk.content.model import Pack
-from kiosk.errors import ModelError, SettingsError
+from kiosk.engines import engine_for
+from kiosk.errors import SettingsError
 from kiosk.events import Transcript
-from kiosk.models import get_spec, installed_dir
+from kiosk.models import get_spec
 from kiosk.paths import DataDir
 from kiosk.ports import RecognizerStream, Samples, StreamingRecognizer
 from kiosk.settings import AsrSettings
@@ -61,28 +61,10 @@ def load_recognizers(asr: AsrSettings, data: DataDir, pack: Pack,
 
     def load(model_id: str, lang: str) -> StreamingRecognizer:
         spec = get_spec(model_id)
-        if spec.role != "speech-recognizer":
-            raise ModelError(f"model '{model_id}' is a {spec.role}, not a speech recognizer — "
-                             "fix asr.engine / asr.engine_by_language in the settings")
-        if "vosk" in spec.engine.lower():
-            key = (model_id, lang)
-            if key not in loaded:
-                from kiosk.asr.vosk import VoskRecognizer
-
-                try:
-                    model_dir = installed_dir(data, spec)
-                except ModelError as exc:
-                    raise ModelError(f"speech recognition in '{lang}' uses {model_id}: {exc}") \
-                        from None
-                vocabulary = words_for(pack, lang) if asr.vosk_grammar else []
-                loaded[key] = VoskRecognizer(model_dir, lang, model_id, vocabulary)
-            return loaded[key]
-        key = (model_id, "")  # one Whisper serves every language
+        engine = engine_for(spec, "speech-recognizer")
+        key = (model_id, lang if engine.per_language else "")
         if key not in loaded:
-            from kiosk.asr.whisper import load_whisper
-
-            loaded[key] = load_whisper(data, model_id, asr.threads, asr.beam_size,
-                                       asr.whisper_pause_ms)
+            loaded[key] = engine.open()(data, spec, key[1], pack, asr)
         return loaded[key]
 
     for lang, model_id in wanted.items():

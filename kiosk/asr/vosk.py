@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,12 @@ from kiosk.audio.wav import RATE
 from kiosk.errors import AsrError, ModelError
 from kiosk.events import Transcript
 from kiosk.ports import Samples
+
+if TYPE_CHECKING:
+    from kiosk.content.model import Pack
+    from kiosk.models import ModelSpec
+    from kiosk.paths import DataDir
+    from kiosk.settings import AsrSettings
 
 _LOAD_LOCK = threading.Lock()
 
@@ -133,3 +139,18 @@ class VoskRecognizer:
         for start in range(0, len(audio), RATE // 10):
             stream.feed(audio[start:start + RATE // 10])
         return stream.finish()
+
+
+def open_engine(data: DataDir, spec: ModelSpec, lang: str, pack: Pack,
+                asr: AsrSettings) -> VoskRecognizer:
+    """The registry's loader (``kiosk.engines``): the language's model, with a grammar of the
+    content's words when ``[asr] vosk_grammar`` is on."""
+    from kiosk.asr.vocabulary import words_for
+    from kiosk.models import installed_dir
+
+    try:
+        model_dir = installed_dir(data, spec)
+    except ModelError as exc:
+        raise ModelError(f"speech recognition in '{lang}' uses {spec.id}: {exc}") from None
+    vocabulary = words_for(pack, lang) if asr.vosk_grammar else []
+    return VoskRecognizer(model_dir, lang, spec.id, vocabulary)

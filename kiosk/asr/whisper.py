@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,12 @@ from kiosk.events import Transcript
 from kiosk.models import get_spec, installed_path
 from kiosk.paths import DataDir
 from kiosk.ports import Samples
+
+if TYPE_CHECKING:
+    from kiosk.content.model import Pack
+    from kiosk.models import ModelSpec
+    from kiosk.paths import DataDir
+    from kiosk.settings import AsrSettings
 
 TEMPERATURES = (0.0, 0.4)
 """Greedy first, one warmer retry when the text looks like a loop (not Whisper's six: a
@@ -157,3 +164,9 @@ def load_whisper(data: DataDir, model_id: str = "whisper-base", threads: int = 2
         installed_path(data, spec, f.name)
     return WhisperRecognizer(data.model_dir(spec.id), threads=threads, beam_size=beam_size,
                              pause_ms=pause_ms)
+
+
+def open_engine(data: DataDir, spec: ModelSpec, lang: str, pack: Pack,
+                asr: AsrSettings) -> WhisperRecognizer:
+    """The registry's loader (``kiosk.engines``): one Whisper for every language."""
+    return load_whisper(data, spec.id, asr.threads, asr.beam_size, asr.whisper_pause_ms)

@@ -1,6 +1,6 @@
 """`kiosk ask`: typed questions (one, or an interactive prompt) and spoken ones from a WAV
-file, answered as the kiosk would; also how an answer is shown in a terminal (``_show``, with
-its source line and follow-up questions) or as JSON (``_answer_json``), shared with ``listen``.
+file, answered as the kiosk would; also how an answer is shown in a terminal (``show_answer``, with
+its source line and follow-up questions) or as JSON (``answer_json``), shared with ``listen``.
 """
 
 from __future__ import annotations
@@ -10,15 +10,19 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kiosk.cli import _data, _settings
+from kiosk.commands.common import data_dir, read_settings
 from kiosk.content.model import Pack, pick
 from kiosk.events import Answer, AnswerKind
 from kiosk.settings import Settings
 
+if TYPE_CHECKING:
+    from kiosk.assembly import Kiosk
+    from kiosk.session import Session
 
-def _answer_json(question: str, lang: str, answer: Answer, ms: float) -> dict[str, Any]:
+
+def answer_json(question: str, lang: str, answer: Answer, ms: float) -> dict[str, Any]:
     return {
         "question": question, "lang": lang, "kind": str(answer.kind),
         "got": answer.source.ref if answer.kind is AnswerKind.ANSWER else None,
@@ -38,7 +42,7 @@ _WORDING = {  # source line, practical info, the label of follow-up questions
 }
 
 
-def _show(answer: Answer, pack: Pack) -> None:
+def show_answer(answer: Answer, pack: Pack) -> None:
     if answer.notice:
         print(answer.notice)
     print(answer.text)
@@ -79,11 +83,10 @@ def _explain(answerer: Any, question: str, lang: str, about: str | None) -> None
 
 def _say(settings: Settings, answer: Answer, out: Path) -> None:
     """Speak the answer (notice and text) into a WAV file."""
+    from kiosk.assembly import synthesizer
     from kiosk.audio.wav import write_wav
-    from kiosk.tts.espeak import EspeakSynth
 
-    sp = settings.speech
-    synth = EspeakSynth(rate=sp.rate, volume=sp.volume, timeout_s=sp.timeout_s)
+    synth = synthesizer(settings)
     try:
         text = f"{answer.notice} {answer.text}".strip()
         write_wav(out, synth.synthesize(text, answer.lang))
@@ -91,23 +94,19 @@ def _say(settings: Settings, answer: Answer, out: Path) -> None:
         synth.close()
 
 
-def _ask_audio(args: argparse.Namespace, settings: Settings, answerer: Any, content: Any,
-               session: Any) -> int:
-    from kiosk.asr.engines import load_recognizers
+def _ask_audio(args: argparse.Namespace, kiosk: Kiosk, session: Session) -> int:
     from kiosk.asr.vocabulary import phrases
     from kiosk.audio.wav import read_wav
-    from kiosk.pipeline import Pipeline
 
-    asr = settings.asr
-    recognizer = load_recognizers(asr, _data(args), content.pack, session.languages)
+    settings, content, asr = kiosk.settings, kiosk.content, kiosk.settings.asr
     start = time.perf_counter()
     audio = read_wav(args.audio)
     read_ms = round((time.perf_counter() - start) * 1000, 2)
     if args.about:
         session.current_exhibit = args.about
     hotwords = tuple(phrases(content.pack, asr.whisper_hotwords)) if asr.whisper_hotwords else ()
-    pipeline = Pipeline(answerer, session, recognizer, hotwords,
-                        detect_language=asr.detect_language and not args.lang)
+    pipeline = kiosk.pipeline(session, detect_language=asr.detect_language and not args.lang,
+                              hotwords=hotwords)
     transcript, answer, timings = pipeline.ask_audio(audio, args.lang)
     timings = {"read": read_ms, **timings}
     if args.say:
@@ -115,7 +114,7 @@ def _ask_audio(args: argparse.Namespace, settings: Settings, answerer: Any, cont
         _say(settings, answer, args.say)
         timings["speech"] = round((time.perf_counter() - start) * 1000, 2)
     if args.json:
-        out = _answer_json(transcript.text, transcript.lang, answer, timings["answer"])
+        out = answer_json(transcript.text, transcript.lang, answer, timings["answer"])
         out.update(transcript=transcript.text, detected_language=transcript.lang,
                    language_probability=round(transcript.language_probability, 3),
                    audio_s=round(transcript.audio_s, 2), timings_ms=timings)
@@ -123,22 +122,21 @@ def _ask_audio(args: argparse.Namespace, settings: Settings, answerer: Any, cont
     else:
         print(f"« {transcript.text} » ({transcript.lang}, {transcript.audio_s:.1f} s of audio; "
               + ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items()) + ")")
-        _show(answer, content.pack)
+        show_answer(answer, content.pack)
     return 0
 
 
-def _ask(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     """Curators testing questions: nothing asked here goes to the insights log."""
-    from kiosk.runtime import open_answerer
-    from kiosk.session import Session
+    from kiosk.assembly import assemble
 
-    settings = _settings(args)
-    answerer, content = open_answerer(settings, _data(args), args.content)
+    settings = read_settings(args)
+    kiosk = assemble(settings, data_dir(args), args.content, recognizer=args.audio is not None)
+    answerer, content = kiosk.answerer, kiosk.content
     museum = content.pack.museum
-    session = Session(settings.session.language or museum.default_language,
-                      sorted({*museum.languages, "fr", "en", "es"}))
+    session = kiosk.new_session()
     if args.audio:
-        return _ask_audio(args, settings, answerer, content, session)
+        return _ask_audio(args, kiosk, session)
     if args.question:
         start = time.perf_counter()
         answer = session.ask(answerer, args.question, args.lang, args.about)
@@ -148,10 +146,10 @@ def _ask(args: argparse.Namespace) -> int:
         if args.say:
             _say(settings, answer, args.say)
         if args.json:
-            print(json.dumps(_answer_json(args.question, session.language, answer, ms),
+            print(json.dumps(answer_json(args.question, session.language, answer, ms),
                              ensure_ascii=False, indent=2))
         else:
-            _show(answer, content.pack)
+            show_answer(answer, content.pack)
         return 0
     name = museum.name.get(session.language, "")
     print(f"{name} — {content.label}\nType a question (:lang fr|en|es, :reset, :quit).")
@@ -177,4 +175,4 @@ def _ask(args: argparse.Namespace) -> int:
             continue
         answer = session.ask(answerer, line, args.lang, about)
         about = None
-        _show(answer, content.pack)
+        show_answer(answer, content.pack)

@@ -15,7 +15,7 @@ import tomllib
 from importlib import resources
 from typing import Any
 
-from kiosk.cli import _data, _settings
+from kiosk.commands.common import data_dir, read_settings
 from kiosk.errors import ContentError
 
 
@@ -23,15 +23,16 @@ def _half(text: str) -> int:
     return hashlib.sha256(text.encode("utf-8")).digest()[0] % 2
 
 
-def _calibrate(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
+    from kiosk.assembly import assemble
     from kiosk.evaluation import load_questions
     from kiosk.qa.policy import Thresholds
     from kiosk.qa.train.examples import examples
     from kiosk.qa.train.fit import choose_thresholds, outcome, probabilities
-    from kiosk.runtime import open_answerer
 
-    settings = _settings(args)
-    answerer, content = open_answerer(settings, _data(args), args.content)
+    settings = read_settings(args)
+    kiosk = assemble(settings, data_dir(args), args.content)
+    answerer, content = kiosk.answerer, kiosk.content
     questions = load_questions(args.questions)
     fit_part = [q for q in questions if _half(q.q + q.lang) == 0]
     check_part = [q for q in questions if _half(q.q + q.lang) == 1]

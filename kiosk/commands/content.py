@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from kiosk.cli import _data, _settings
+from kiosk.commands.common import data_dir, read_settings
 from kiosk.errors import KioskError
 from kiosk.paths import DataDir
 from kiosk.settings import default_settings_path
@@ -28,7 +28,7 @@ def _content_sync(args: argparse.Namespace, data: DataDir) -> int:
     from kiosk.content.watch import poll_source
     from kiosk.qa.encoder import identity
 
-    settings = _settings(args)
+    settings = read_settings(args)
     keep = settings.content.keep if args.keep is None else args.keep
     if keep < 0:
         raise KioskError(f"--keep {keep}: give 0 or more old versions to keep")
@@ -73,7 +73,7 @@ def _content_sync(args: argparse.Namespace, data: DataDir) -> int:
 def _content_versions(args: argparse.Namespace) -> int:
     from kiosk.content import sync as versions
 
-    data = _data(args)
+    data = data_dir(args)
     if args.action == "sync":
         return _content_sync(args, data)
     if args.action == "rollback":
@@ -117,8 +117,8 @@ def _content_build(args: argparse.Namespace) -> int:
     from kiosk.qa.encoder import load_encoders
     from kiosk.qa.vector_cache import VectorCache
 
-    settings = _settings(args)
-    data = _data(args)
+    settings = read_settings(args)
+    data = data_dir(args)
     # a build waits for nobody: every core (the kiosk's own setting leaves one for the UI)
     encoder = load_encoders(data, settings.models.encoder,
                             max(settings.models.threads, os.cpu_count() or 1))
@@ -146,7 +146,7 @@ def _content_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _content(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from kiosk.content.loader import load_pack
 
     if args.action in ("sync", "rollback", "status"):

@@ -8,23 +8,22 @@ import argparse
 import json
 from typing import Any
 
-from kiosk.cli import _data, _settings
+from kiosk.commands.common import data_dir, read_settings
 
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
 
-def _eval(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
+    from kiosk.assembly import assemble
     from kiosk.evaluation import load_questions, run_eval, summarize
-    from kiosk.runtime import open_answerer
 
-    settings = _settings(args)
-    answerer, content = open_answerer(settings, _data(args), args.content)
+    settings = read_settings(args)
+    kiosk = assemble(settings, data_dir(args), args.content)
     questions = load_questions(args.questions)
-    museum = content.pack.museum
-    report = run_eval(answerer, museum.default_language,
-                      sorted({*museum.languages, "fr", "en", "es"}), questions,
+    museum = kiosk.content.pack.museum
+    report = run_eval(kiosk.answerer, museum.default_language, kiosk.languages, questions,
                       pack_languages=museum.languages)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
@@ -34,7 +33,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     console = Console(width=120)
     table = Table("measure", "right", "wrong", "declined", "clarified",
-                  title=f"kiosk eval — {args.questions.name} on {content.label}", box=None)
+                  title=f"kiosk eval — {args.questions.name} on {kiosk.content.label}", box=None)
 
     def row(label: str, part: dict[str, Any]) -> None:
         if part["total"]:

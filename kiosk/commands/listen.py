@@ -10,40 +10,26 @@ import json
 import sys
 import time
 
-from kiosk.cli import _data, _settings
-from kiosk.commands.ask import _answer_json, _show
+from kiosk.commands.ask import answer_json, show_answer
+from kiosk.commands.common import data_dir, read_settings
 from kiosk.errors import AudioError
 
 
-def _listen(args: argparse.Namespace) -> int:
-    from kiosk.asr.engines import load_recognizers
-    from kiosk.audio.devices import Microphone, Speakers
-    from kiosk.audio.endpoint import EndPointer
-    from kiosk.audio.vad import SileroVad
+def main(args: argparse.Namespace) -> int:
+    from kiosk.assembly import assemble
     from kiosk.events import EventType, PipelineEvent
-    from kiosk.insights.log import InsightsLog
-    from kiosk.pipeline import Pipeline
-    from kiosk.runtime import open_answerer
-    from kiosk.session import Session
     from kiosk.systemd import Notifier
-    from kiosk.tts.espeak import EspeakSynth
-    from kiosk.tts.speaker import EspeakSpeaker
 
-    settings = _settings(args)
-    data = _data(args)
+    settings = read_settings(args)
+    data = data_dir(args)
     # Under systemd (kiosk-headless.service): ready once listening; the watchdog is pinged by
     # each loop and each pipeline event (levels while listening, captions while speaking), so
     # only a turn stuck for longer than WatchdogSec gets the kiosk restarted.
     notifier = Notifier()
-    answerer, content = open_answerer(settings, data, args.content)
-    museum = content.pack.museum
-    asr, au, sp = settings.asr, settings.audio, settings.speech
-    session = Session(args.lang or settings.session.language or museum.default_language,
-                      sorted({*museum.languages, "fr", "en", "es"}))
-    recognizer = load_recognizers(asr, data, content.pack, session.languages)
-    synth = None if args.no_speak else EspeakSynth(rate=sp.rate, volume=sp.volume,
-                                                   timeout_s=sp.timeout_s)
-    speaker = EspeakSpeaker(synth, Speakers(au.output_device)) if synth else None
+    kiosk = assemble(settings, data, args.content, recognizer=True, microphone=True,
+                     speaker=not args.no_speak, insights=True)
+    content, museum = kiosk.content, kiosk.content.pack.museum
+    session = kiosk.new_session(args.lang)
     tty = sys.stdout.isatty() and not args.json
     partial = [""]
 
@@ -71,26 +57,20 @@ def _listen(args: argparse.Namespace) -> int:
             partial[0] = ""
             print(f"\r« {event.text} »" + " " * 60)
         elif event.type is EventType.ANSWER and event.answer and not args.json:
-            _show(event.answer, content.pack)  # shown before and while it is spoken
-
-    def endpointer() -> EndPointer:
-        return EndPointer(threshold=au.vad_threshold, trailing_silence_ms=au.trailing_silence_ms,
-                          max_utterance_s=au.max_utterance_s, no_speech_s=au.no_speech_s)
-
-    insights = InsightsLog(data, settings.insights)  # no files at all when disabled
+            show_answer(event.answer, content.pack)  # shown before and while it is spoken
 
     def listener(event: PipelineEvent) -> None:
         notifier.watchdog()
         try:
             show(event)
         finally:
-            insights.observe(event)
+            if kiosk.insights is not None:  # (none when [insights] is off)
+                kiosk.insights.observe(event)
 
-    pipeline = Pipeline(answerer, session, recognizer, listener=listener,
-                        detect_language=asr.detect_language and not args.lang,
-                        speaker=speaker, endpointer=endpointer)
-    mic = Microphone(au.input_device)
-    vad = SileroVad()
+    pipeline = kiosk.pipeline(session, listener,
+                              detect_language=settings.asr.detect_language and not args.lang)
+    assert kiosk.microphone is not None
+    mic, vad = kiosk.microphone()
     if not args.json:
         print(f"{museum.name.get(session.language, '')} — listening (Ctrl-C to stop)")
     last_turn = time.monotonic()
@@ -114,17 +94,14 @@ def _listen(args: argparse.Namespace) -> int:
                 last_turn = time.monotonic()
                 transcript, answer, timings = turn
                 if args.json:
-                    out = _answer_json(transcript.text, transcript.lang, answer,
+                    out = answer_json(transcript.text, transcript.lang, answer,
                                        timings["answer"])
                     out.update(transcript=transcript.text, detected_language=transcript.lang,
                                audio_s=round(transcript.audio_s, 2), timings_ms=timings,
-                               spoken=speaker is not None)
+                               spoken=kiosk.speaker is not None)
                     print(json.dumps(out, ensure_ascii=False), flush=True)
             if args.once:
                 return 0 if turn is not None else 1
     finally:
         notifier.stopping()
-        mic.close()
-        if synth is not None:
-            synth.close()
-        insights.close()
+        kiosk.close()

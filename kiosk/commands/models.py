@@ -6,32 +6,33 @@ from __future__ import annotations
 
 import argparse
 
-from kiosk.cli import _data
+from kiosk.commands.common import data_dir
 
 
-def _models(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from kiosk import models
 
-    data = _data(args)
+    data = data_dir(args)
     if args.action == "install":
         models.install(data, args.model_id, args.from_files)
         return 0
-    status = dict(models.verify(data, full=args.action == "verify"))
     if args.action == "verify":
+        status = dict(models.verify(data, full=True))
         for model_id, state in status.items():
             print(f"{model_id}: {state}")
         return 0 if all(s in ("ok", "not installed") for s in status.values()) else 1
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("id", "role", "languages", "installed", "licence", box=None)
-    table.columns[3].no_wrap = True
-    for spec in models.load_catalog().values():
-        state = status[spec.id]
-        if state == "not installed" and spec.source.get("kind") == "archive":
-            state += f": bring {spec.source['archive']}"
-        table.add_row(spec.id, spec.role, " ".join(spec.languages[:6])
-                      + (" …" if len(spec.languages) > 6 else ""), state, spec.licence)
+    from kiosk.engines import describe
+
+    table = Table("id", "role", "engine", "languages", "installed", "licence", box=None)
+    table.columns[0].no_wrap = table.columns[4].no_wrap = True
+    for d in describe(data):
+        role = d.role + (" (streaming)" if d.streaming else "")
+        table.add_row(d.id, role, d.engine.split(" (")[0], " ".join(d.languages[:6])
+                      + (" …" if len(d.languages) > 6 else ""), d.installed,
+                      d.licence.split(";")[0].strip())
     Console(width=160).print(table)
     print(f"models folder: {data.models}")
     return 0

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import argparse
 
-from kiosk.cli import _data, _settings
-from kiosk.commands.listen import _listen
+from kiosk.commands import listen
+from kiosk.commands.common import data_dir, read_settings
 from kiosk.errors import KioskError
 
 
-def _run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     if args.headless:  # voice only: the listening loop, captions in the terminal, never ends
         from kiosk.systemd import log_to_stderr
 
         log_to_stderr()
         args.once = args.json = args.no_speak = False
-        return _listen(args)
+        return listen.main(args)
     from kiosk.ui.launch import run_app
 
     size = None
@@ -27,5 +27,5 @@ def _run(args: argparse.Namespace) -> int:
             size = (width, height)
         except ValueError:
             raise KioskError(f"--size {args.size!r} is not WIDTHxHEIGHT, e.g. 800x480") from None
-    return run_app(_settings(args), _data(args), args.content, args.windowed, size,
+    return run_app(read_settings(args), data_dir(args), args.content, args.windowed, size,
                    args.exit_after)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ from typing import Any
 import jsonschema
 import numpy as np
 
+from kiosk.atomic import fsync_tree
 from kiosk.content import keys
 from kiosk.content.loader import read_pack
 from kiosk.content.model import Pack
@@ -136,26 +136,6 @@ def build(pack_dir: Path, out: Path, encoder: Encoder,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
-
-
-def fsync_tree(root: Path) -> None:
-    """Flush every file and folder under ``root`` (and ``root``) to disk."""
-    for top, _dirs, names in os.walk(root):
-        for name in names:
-            fd = os.open(Path(top) / name, os.O_RDONLY | os.O_NOFOLLOW)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fsync_dir(Path(top))
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # -- checks ----------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.atomic import fsync_dir, fsync_tree, write_text_atomic
 from kiosk.content import bundle as bundles
 from kiosk.content import keys
 from kiosk.content.unpack import DEFAULT_LIMITS, Limits, Source, candidates
@@ -168,8 +169,8 @@ def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
                     report(f"skipped: {exc}")
                 continue
             if bundle_id in withdrawn:  # a person chose it again
-                _write_json_atomic(data, data.versions / WITHDRAWN,
-                                   {"ids": sorted(withdrawn - {bundle_id})})
+                _write_json(data, data.versions / WITHDRAWN,
+                            {"ids": sorted(withdrawn - {bundle_id})})
             _activate(data, bundle_id)
             _prune(data, keep)
             was = f"; previous: {cur[:12]}" if cur else ""
@@ -192,8 +193,7 @@ def rollback(data: DataDir) -> str:
             raise ContentError(f"the previous version {prev[:12]} is damaged ({exc}) — "
                                "sync that bundle again instead") from None
         if cur is not None:  # remembered, so a folder sync (--watch) does not bring it back
-            _write_json_atomic(data, data.versions / WITHDRAWN,
-                               {"ids": sorted(_withdrawn(data) | {cur})})
+            _write_json(data, data.versions / WITHDRAWN, {"ids": sorted(_withdrawn(data) | {cur})})
         _activate(data, prev)
     was = f"; previous: {cur[:12]}" if cur else ""
     return f"rolled back: now serving bundle {prev[:12]} ({_describe(manifest)}){was}"
@@ -249,18 +249,18 @@ def _install(data: DataDir, src: Source, manifest: dict[str, Any], bundle_id: st
         origin = {"source": str(src.path.absolute()), "signed_by": signer,
                   "synced": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
         if _intact(target):  # installed before: keep our copy, note where it came from again
-            _write_json_atomic(data, target / bundles.ORIGIN, origin)
+            _write_json(data, target / bundles.ORIGIN, origin)
             shutil.rmtree(staging, ignore_errors=True)
             return signer
         (staging / bundles.ORIGIN).write_text(json.dumps(origin, indent=2) + "\n",
                                               encoding="utf-8")
-        bundles.fsync_tree(staging)
+        fsync_tree(staging)
         trash = None
         if target.exists() or target.is_symlink():  # a damaged copy of the same id
             trash = Path(tempfile.mkdtemp(prefix=".trash-", dir=data.versions))
             target.rename(trash / "v")
         staging.rename(target)
-        bundles.fsync_dir(data.versions)
+        fsync_dir(data.versions)
         if trash is not None:
             shutil.rmtree(trash, ignore_errors=True)
         return signer
@@ -279,14 +279,10 @@ def _intact(path: Path) -> bool:
     return True
 
 
-def _write_json_atomic(data: DataDir, path: Path, value: dict[str, Any]) -> None:
-    tmp = data.versions / f".origin.{os.getpid()}.tmp"
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(json.dumps(value, indent=2) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    bundles.fsync_dir(path.parent)
+def _write_json(data: DataDir, path: Path, value: dict[str, Any]) -> None:
+    """``value`` as indented JSON, written atomically (through the versions folder, so that a
+    power cut leaves no stray file inside a bundle)."""
+    write_text_atomic(path, json.dumps(value, indent=2) + "\n", tmp_dir=data.versions)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -315,10 +311,10 @@ def _activate(data: DataDir, bundle_id: str) -> None:
         return
     if old is not None:
         _point(data, PREVIOUS, old)
-    bundles.fsync_dir(data.versions)
+    fsync_dir(data.versions)
     _point(data, CURRENT, bundle_id)
     os.utime(data.versions / bundle_id)  # "installed" = last made current; pruning keeps it
-    bundles.fsync_dir(data.versions)
+    fsync_dir(data.versions)
 
 
 def _point(data: DataDir, name: str, bundle_id: str) -> None:

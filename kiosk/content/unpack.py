@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from kiosk.atomic import replace_synced
 from kiosk.content.bundle import MANIFEST, SIGNATURE, UNLISTED, safe_path
 from kiosk.errors import ContentError
 
@@ -299,9 +300,7 @@ def write_archive(bundle: Path, out: Path) -> Path:
             with tarfile.open(tmp, mode) as tf:  # type: ignore[call-overload]
                 for rel in files:
                     tf.add(bundle / rel, rel, recursive=False)
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
+        replace_synced(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from kiosk.doctor.check import FAIL, MARKS, OK, SKIP, WARN, Check, Probe, _failed
+from kiosk.doctor.check import FAIL, MARKS, OK, SKIP, WARN, Check, Probe, failed_check
 from kiosk.doctor.machine import (
     check_clock,
     check_disk,
@@ -53,7 +53,7 @@ def _guarded(name: str, check: Callable[[], Check]) -> Check:
     try:
         return check()
     except Exception as exc:  # a check never raises  # noqa: BLE001
-        return _failed(name, exc)
+        return failed_check(name, exc)
 
 
 def run_checks(settings: Settings, data: DataDir, quick: bool = False,
@@ -66,7 +66,7 @@ def run_checks(settings: Settings, data: DataDir, quick: bool = False,
     try:
         ids = configured_models(p)
     except Exception as exc:  # noqa: BLE001 - a bad asr.engine_by_language
-        out.append(_failed("models", exc))
+        out.append(failed_check("models", exc))
         from kiosk.qa.encoder import encoder_ids
 
         ids = encoder_ids(settings.models.encoder)

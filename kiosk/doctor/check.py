@@ -59,14 +59,15 @@ class Probe:
     """What one check leaves for the next (content, answerer, the question asked)."""
 
 
-def _split(message: str) -> tuple[str, str]:
+def split_fix(message: str) -> tuple[str, str]:
     """A kiosk message "what is wrong — what to do" as (detail, fix)."""
     detail, _, fix = message.partition(" — ")
     return detail, fix
 
 
-def _failed(name: str, exc: BaseException) -> Check:
+def failed_check(name: str, exc: BaseException) -> Check:
+    """A check that raised, as a FAIL line: a kiosk error's own words, else the exception."""
     if isinstance(exc, KioskError):
-        return Check(name, FAIL, *_split(str(exc)))
+        return Check(name, FAIL, *split_fix(str(exc)))
     return Check(name, FAIL, f"the check itself failed: {type(exc).__name__}: {exc}",
                  "report this line to the kiosk's maintainers")

@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 
-from kiosk.doctor.check import FAIL, OK, SKIP, WARN, Check, Probe, _split
+from kiosk.doctor.check import FAIL, OK, SKIP, WARN, Check, Probe, split_fix
 from kiosk.ports import Microphone
 
 MB = 1 << 20
@@ -64,7 +64,7 @@ def check_microphone(p: Probe) -> Check:
         if "device -1" in str(exc):  # PortAudio sees no input device at all
             return Check("microphone", FAIL, "no input device", "plug in the USB microphone; "
                          "`python -m sounddevice` lists devices (set audio.input_device)")
-        return Check("microphone", FAIL, *_split(str(exc)))
+        return Check("microphone", FAIL, *split_fix(str(exc)))
     finally:
         if p.listen is None:
             mic.close()
@@ -88,7 +88,7 @@ def check_speakers(p: Probe) -> Check:
         if "device -1" in str(exc):
             return Check("speakers", FAIL, "no output device", "plug in the speakers (or the "
                          "HDMI/USB audio); set audio.output_device (`python -m sounddevice`)")
-        return Check("speakers", FAIL, *_split(str(exc)))
+        return Check("speakers", FAIL, *split_fix(str(exc)))
     return Check("speakers", OK, f"{p.settings.audio.output_device or '(default)'}: present")
 
 

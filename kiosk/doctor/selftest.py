@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kiosk.doctor.check import FAIL, OK, SKIP, WARN, Check, Probe, _split
+from kiosk.doctor.check import FAIL, OK, SKIP, WARN, Check, Probe, split_fix
 
 WHO_PAINTED = {"en": "Who painted {}?", "fr": "Qui a peint {} ?", "es": "¿Quién pintó {}?"}
 
@@ -33,6 +33,8 @@ def configured_models(p: Probe) -> list[str]:
 def check_model(p: Probe, model_id: str) -> Check:
     """Every file of the model present, at its size and (unless quick) its sha256."""
     from kiosk import models
+    from kiosk.engines import engine_for
+    from kiosk.errors import ModelError
 
     name = f"model {model_id}"
     spec = models.get_spec(model_id)
@@ -55,6 +57,10 @@ def check_model(p: Probe, model_id: str) -> Check:
             return Check(name, FAIL, f"{rel} does not match its sha256 (damaged)",
                          f"run `{command}` again")
     how = "sizes checked (quick)" if p.quick else "sha256 verified"
+    try:
+        engine_for(spec)  # an engine this kiosk can run it with
+    except ModelError as exc:
+        return Check(name, FAIL, *split_fix(str(exc)))
     return Check(name, OK, f"{len(files)} file{'s' * (len(files) != 1)}, {how}")
 
 
@@ -81,7 +87,7 @@ def check_content(p: Probe) -> Check:
         if p.serving is not None:
             bundle.verify(folder)
     except ContentError as exc:
-        return Check("content", FAIL, _split(str(exc))[0],
+        return Check("content", FAIL, split_fix(str(exc))[0],
                      "sync a bundle: `kiosk content sync SRC` (a bundle folder, archive or "
                      "USB stick)")
     manifest = bundle.read_manifest(folder)
@@ -105,14 +111,14 @@ def check_content(p: Probe) -> Check:
 # -- end to end ----------------------------------------------------------------------------------
 def check_answer(p: Probe) -> Check:
     """"Who painted <the first work on view>?" in the content's language, answered for real."""
+    from kiosk.assembly import assemble
     from kiosk.events import AnswerKind, Question
-    from kiosk.runtime import open_answerer
 
     if "content" not in p.found:
         return Check("end-to-end", SKIP, "no content to ask about (see content)")
     today = p.now().date()
-    answerer, opened = open_answerer(p.settings, p.data, p.found["content"], today=today)
-    pack = opened.pack
+    kiosk = assemble(p.settings, p.data, p.found["content"], today=today)
+    answerer, pack = kiosk.answerer, kiosk.content.pack
     work = next((e for e in pack.exhibits if e.on_view(today)), None)
     if work is None:
         return Check("end-to-end", WARN, f"no work is on view on {today}",
@@ -136,10 +142,9 @@ def check_answer(p: Probe) -> Check:
 
 @contextmanager
 def _synth(p: Probe) -> Iterator[Any]:
-    from kiosk.tts.espeak import EspeakSynth
+    from kiosk.assembly import synthesizer
 
-    sp = p.settings.speech
-    synth = EspeakSynth(rate=sp.rate, volume=sp.volume, timeout_s=sp.timeout_s)
+    synth = synthesizer(p.settings)
     try:
         yield synth
     finally:
@@ -163,14 +168,15 @@ def check_speech(p: Probe) -> Check:
 def check_recognition(p: Probe) -> Check:
     """The question said by espeak-ng, heard by the language's recognizer, answered again.
     A miss is a warning: synthetic speech is not a visitor (espeak-ng French, Whisper base)."""
-    from kiosk.asr.engines import engine_map, load_recognizers
+    from kiosk.asr.engines import engine_map
+    from kiosk.assembly import recognizers_for
     from kiosk.events import Question
 
     if "question" not in p.found or shutil.which("espeak-ng") is None:
         return Check("recognition", SKIP, "no question to say (see end-to-end and speech)")
     lang = p.found["lang"]
     model_id = engine_map(p.settings.asr, [lang])[lang]
-    recognizers = load_recognizers(p.settings.asr, p.data, p.found["pack"], [lang])
+    recognizers = recognizers_for(p.settings, p.data, p.found["pack"], [lang])
     with _synth(p) as synth:
         audio = synth.synthesize(p.found["question"], lang)
     heard = recognizers.transcribe(audio, lang).text.strip()

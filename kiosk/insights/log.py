@@ -28,6 +28,7 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
+from kiosk.atomic import write_text_atomic
 from kiosk.events import AnswerKind, EventType, PipelineEvent
 from kiosk.paths import DataDir
 from kiosk.settings import InsightsSettings
@@ -127,12 +128,7 @@ class AtomicJSONStorage(Storage):  # type: ignore[misc]
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, json.dumps(data, ensure_ascii=False))
 
     def close(self) -> None:
         pass

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from kiosk.errors import ModelError, SettingsError
-from kiosk.models import get_spec, installed_path
+from kiosk.models import ModelSpec, get_spec, installed_path
 from kiosk.paths import DataDir
 from kiosk.ports import Vectors
 from kiosk.qa.e5_tokenizer import E5Tokenizer
@@ -145,3 +145,8 @@ def load_e5_encoder(data: DataDir, model_id: str = MODEL_ID, threads: int = 1) -
     installed_path(data, spec, DATA)
     tokenizer = installed_path(data, spec, TOKENIZER)
     return E5Encoder(graph, tokenizer, spec.id, spec.sha256, threads=threads)
+
+
+def open_engine(data: DataDir, spec: ModelSpec, threads: int = 1) -> E5Encoder:
+    """The registry's loader (``kiosk.engines``)."""
+    return load_e5_encoder(data, spec.id, threads)

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from kiosk.qa.e5_convert import QK, E5Bin, nbits
+from kiosk.qa.e5_bin import QK, E5Bin, nbits
 
 OPSET, MS_OPSET, IR_VERSION = 18, 1, 9
 ACCURACY_LEVEL = 4

@@ -57,16 +57,11 @@ class OnnxEncoder:
 
 def load_encoder(data: DataDir, model_id: str, threads: int = 1) -> Encoder:
     """The installed encoder; ModelError with the install command when it is missing."""
-    spec: ModelSpec = get_spec(model_id)
-    if spec.role != "question-encoder":
-        raise ModelError(f"model '{model_id}' is a {spec.role}, not a question encoder — "
-                         "fix models.encoder in the settings")
-    if spec.files[0].name == "e5-small-q4.bin":
-        from kiosk.qa.e5 import load_e5_encoder
+    from kiosk.engines import engine_for
 
-        return load_e5_encoder(data, model_id, threads)
-    path = installed_path(data, spec, spec.files[0].name)
-    return OnnxEncoder(path, spec.id, spec.sha256, threads=threads)
+    spec: ModelSpec = get_spec(model_id)
+    encoder: Encoder = engine_for(spec, "question-encoder").open()(data, spec, threads)
+    return encoder
 
 
 class FusedEncoder:
@@ -136,3 +131,9 @@ def load_encoders(data: DataDir, model_ids: str, threads: int = 1) -> Encoder:
     ids = _required_ids(model_ids)
     encoders = [load_encoder(data, m, threads) for m in ids]
     return encoders[0] if len(encoders) == 1 else FusedEncoder(encoders)
+
+
+def open_engine(data: DataDir, spec: ModelSpec, threads: int = 1) -> OnnxEncoder:
+    """The registry's loader (``kiosk.engines``) for the Universal Sentence Encoder graph."""
+    path = installed_path(data, spec, spec.files[0].name)
+    return OnnxEncoder(path, spec.id, spec.sha256, threads=threads)

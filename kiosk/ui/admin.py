@@ -1,41 +1,31 @@
-"""What the admin screen shows and does, built by ``kiosk run`` (Kivy-free; the screen is in
-``ui.screens.admin``).
-
-The admin dict's keys:
-
-- ``pin``: the PIN that unlocks the screen (``ui.admin_pin``);
-- ``engines``: (role, description) rows — the recognizer of each language, the question
-  encoder, speech synthesis and the packages, each with its model id and version;
-- ``mic_test(on_level, stop)``: reports the microphone's level (0-1) per chunk until ``stop``
-  is set; raises AudioError when there is no microphone (run on a thread);
-- ``speaker_test()``: says a short sentence through the kiosk's speaker (run on a thread);
-- ``doctor()``: the doctor's quick checks (``kiosk.doctor``, the microphone shared with the
-  kiosk when it listens), a list of ``Check`` (run on a thread);
-- ``rollback()``: goes back to the previous content version, returns a one-line message,
-  raises KioskError with what to do when it cannot (run on a thread);
-- ``exit()``: stops the app — the only way out of the kiosk.
+"""What the admin screen shows and does (``AdminActions``), built by ``kiosk run`` (Kivy-free;
+the screen is in ``ui.screens.admin``).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.asr.engines import engine_map
 from kiosk.content import sync
 from kiosk.doctor import Check, Probe, run_checks
+from kiosk.engines import ENGINES, package_version
 from kiosk.errors import ModelError, SpeechError
 from kiosk.models import ModelSpec, get_spec
 from kiosk.paths import DataDir
 from kiosk.ports import Microphone
 from kiosk.qa.encoder import encoder_ids
 from kiosk.settings import Settings
+
+if TYPE_CHECKING:
+    from kiosk.ui.launch import Running
 
 OnLevel = Callable[[float], None]
 MicTest = Callable[[OnLevel, threading.Event], None]
@@ -47,32 +37,48 @@ TEST_SENTENCE = {"en": "This is the kiosk's speaker test.",
                  "es": "Esta es la prueba del altavoz del quiosco."}
 
 
-def actions(settings: Settings, data: DataDir, parts: dict[str, Any]) -> dict[str, Any]:
-    """The admin dict for the kiosk ``parts`` built by ``ui.launch.build_kiosk``."""
-    pipeline = parts["pipeline"]
-    controller = parts["controller"]
-    languages = list(pipeline.session.languages)
-    return {
-        "pin": settings.ui.admin_pin,
-        "engines": engine_rows(settings, languages, voice=pipeline.recognizer is not None),
-        "mic_test": mic_test(settings.audio.input_device, controller.listen),
-        "speaker_test": speaker_test(pipeline.speaker, lambda: pipeline.session.language),
-        "doctor": health_check(settings, data, controller.listen,
-                               None if parts.get("watch") else parts.get("images")),
-        "rollback": lambda: rollback(data),
-        "exit": exit_app,
-    }
+@dataclass
+class AdminActions:
+    """What the admin screen shows and does; an action left None is shown as unavailable.
+    The actions may block: the screen runs each on a thread."""
+
+    pin: str = ""
+    """The PIN that unlocks the screen (``ui.admin_pin``); none set: the screen stays locked."""
+    engines: list[tuple[str, str]] = field(default_factory=list)
+    """(role, description) rows: the recognizer of each language, the question encoder, speech
+    synthesis and the packages, each with its model id and version."""
+    mic_test: MicTest | None = None
+    """``mic_test(on_level, stop)`` reports the microphone's level (0-1) per chunk until
+    ``stop`` is set; raises AudioError when there is no microphone."""
+    speaker_test: Callable[[], None] | None = None
+    """Says a short sentence through the kiosk's speaker."""
+    doctor: Callable[[], list[Check]] | None = None
+    """The doctor's quick checks (``kiosk.doctor``; the microphone shared with the kiosk when
+    it listens)."""
+    rollback: Callable[[], str] | None = None
+    """Goes back to the previous content version; a one-line message, or KioskError with what
+    to do when it cannot."""
+    exit: Callable[[], None] | None = None
+    """Stops the app — the only way out of the kiosk."""
+
+
+def actions(settings: Settings, data: DataDir, running: Running) -> AdminActions:
+    """The admin screen's actions over a running kiosk (``ui.launch.build_kiosk``)."""
+    pipeline = running.pipeline
+    kiosk = running.kiosk
+    return AdminActions(
+        pin=str(settings.ui.admin_pin or ""),
+        engines=engine_rows(settings, kiosk.languages, voice=kiosk.recognizer is not None),
+        mic_test=mic_test(settings.audio.input_device, kiosk.microphone),
+        speaker_test=speaker_test(kiosk.speaker, lambda: pipeline.session.language),
+        doctor=health_check(settings, data, kiosk.microphone,
+                            None if kiosk.installed else kiosk.root),
+        rollback=lambda: rollback(data),
+        exit=exit_app,
+    )
 
 
 # -- engines and models ----------------------------------------------------------------------
-def version(package: str) -> str:
-    """The installed version of ``package``, or "not installed"."""
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def espeak_version(command: str = "espeak-ng") -> str:
     """espeak-ng's version (``espeak-ng --version``), or why it is unknown."""
     try:
@@ -110,22 +116,21 @@ def engine_rows(settings: Settings, languages: Iterable[str], voice: bool = True
             if spec is None:
                 rows.append((role, f"{model_id} — {problem}"))
                 continue
-            package = "vosk" if "vosk" in spec.engine.lower() else "faster-whisper"
-            rows.append((role, f"{model_id} — {package} {version(package)}; {_licence(spec)}"))
+            engine = ENGINES.get(spec.engine_kind)
+            runs = engine.versions() if engine else f"no engine '{spec.engine_kind}'"
+            rows.append((role, f"{model_id} — {runs}; {_licence(spec)}"))
     else:
         rows.append(("Speech recognition", "off (touch only)"))
     encoders = []
     for encoder_id in encoder_ids(settings.models.encoder):
         spec, problem = _model(encoder_id)
-        engine = (f"onnxruntime {version('onnxruntime')} (4-bit graph made at install)"
-                  if spec and spec.files[0].name == "e5-small-q4.bin" else
-                  f"onnxruntime {version('onnxruntime')}, onnxruntime-extensions "
-                  f"{version('onnxruntime-extensions')}")
-        encoders.append(f"{encoder_id} — {engine}; " + (_licence(spec) if spec else problem))
+        kind = ENGINES.get(spec.engine_kind) if spec else None
+        runs = kind.versions() if kind else "no engine"
+        encoders.append(f"{encoder_id} — {runs}; " + (_licence(spec) if spec else problem))
     rows.append(("Question encoder" + "s" * (len(encoders) > 1), " · ".join(encoders)))
     rows.append(("Speech synthesis",
-                 f"espeak-ng {espeak()} — pyttsx3 {version('pyttsx3')}"))
-    rows.append(("Packages", " · ".join(f"{p} {version(p)}" for p in PACKAGES)))
+                 f"espeak-ng {espeak()} — pyttsx3 {package_version('pyttsx3')}"))
+    rows.append(("Packages", " · ".join(f"{p} {package_version(p)}" for p in PACKAGES)))
     return rows
 
 

@@ -26,6 +26,7 @@ from kivy.uix.widget import Widget
 from kiosk.content.model import Exhibit
 from kiosk.systemd import Notifier
 from kiosk.ui import strings
+from kiosk.ui.admin import AdminActions
 from kiosk.ui.blanking import Blanker, DisplayPower
 from kiosk.ui.controller import Controller, View
 from kiosk.ui.pictures import Pictures
@@ -51,7 +52,7 @@ class KioskApp(App):
     use_kivy_settings = False
 
     def __init__(self, controller: Controller, images: Path | None = None,
-                 admin: dict[str, Any] | None = None, admin_hold_s: float = 3.0,
+                 admin: AdminActions | None = None, admin_hold_s: float = 3.0,
                  notifier: Notifier | None = None, image_cache_mb: float = 64.0,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -60,7 +61,7 @@ class KioskApp(App):
         self.images = images
         self.pictures = Pictures(budget_mb=image_cache_mb)
         """The works' images, decoded off this thread at the size they are shown."""
-        self.admin_info = admin or {}
+        self.admin_info = admin or AdminActions()
         """What the admin screen shows and does: pin, engines, tests, rollback, exit."""
         self.admin_hold_s = admin_hold_s
         self.theme = Theme()

@@ -137,6 +137,24 @@ class Controller:
         """A turn is running (listening, answering or speaking)."""
         return self._queued > 0
 
+    @property
+    def content_waiting(self) -> bool:
+        """A new content version is ready and waits for the conversation to end."""
+        return self._pending is not None
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until every turn queued so far has run (tests, tools); False on timeout."""
+        done = threading.Event()
+        with self._queued_lock:  # counted like any job (the worker counts it off)
+            self._queued += 1
+        self._jobs.put(done.set)  # the worker runs jobs in order: this one comes last
+        if not done.wait(timeout):
+            return False
+        deadline = time.monotonic() + timeout
+        while self.busy and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self.busy
+
     # -- what the visitor does (UI thread; never blocks) ---------------------------------
     def touch(self) -> None:
         """Any touch: the visit goes on."""

@@ -31,6 +31,7 @@ from kivy.core.window import Window  # noqa: E402
 from kivy.tests.common import UnitTestTouch  # noqa: E402
 from kivy.uix.widget import Widget  # noqa: E402
 
+from kiosk.ui.admin import AdminActions  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.controller import Controller, Screen  # noqa: E402
 
@@ -39,7 +40,7 @@ class OffscreenKiosk:
     """One ``KioskApp`` shown in the offscreen window."""
 
     def __init__(self, controller: Controller, images: Path | None = None,
-                 size: tuple[int, int] = (800, 480), admin: dict[str, Any] | None = None,
+                 size: tuple[int, int] = (800, 480), admin: AdminActions | None = None,
                  admin_hold_s: float = 3.0) -> None:
         self.resize(*size)
         self.app = KioskApp(controller, images=images, admin=admin, admin_hold_s=admin_hold_s)

@@ -13,12 +13,21 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from kiosk.assembly import Kiosk, assemble
 from kiosk.errors import KioskError, SettingsError
 from kiosk.paths import DataDir
+from kiosk.ports import Encoder
 from kiosk.settings import Settings
+
+if TYPE_CHECKING:
+    from kiosk.pipeline import Pipeline
+    from kiosk.ui.admin import AdminActions
+    from kiosk.ui.controller import Controller
 
 log = logging.getLogger(__name__)
 
@@ -111,49 +120,42 @@ def prepare_kivy(data: DataDir, fullscreen: bool, size: tuple[int, int] | None =
         Config.set("graphics", "height", str(size[1]))
 
 
+@dataclass
+class Running:
+    """The kiosk's parts with the app's own: the pipeline the controller drives, the
+    controller, and the check that follows new content versions."""
+
+    kiosk: Kiosk
+    pipeline: Pipeline
+    controller: Controller
+    watch: Callable[[], Any] | None = None
+    """Called every second when serving the installed version (``follow_versions``)."""
+
+
 def build_kiosk(settings: Settings, data: DataDir, content: Path | None,
-                voice: bool = True, speak: bool = True, encoder: Any = None) -> dict[str, Any]:
-    """Everything the app runs on: answerer, recognizers, speaker, microphone, pipeline,
-    controller. Raises a one-line KioskError for anything missing."""
-    from kiosk.pipeline import Pipeline
-    from kiosk.runtime import default_content, open_answerer
-    from kiosk.session import Session
+                voice: bool = True, speak: bool = True,
+                encoder: Encoder | None = None) -> Running:
+    """Everything the app runs on (``kiosk.assembly``), and the controller over it. Raises a
+    one-line KioskError for anything missing."""
     from kiosk.ui.controller import Controller
 
-    path = content or default_content(data)
-    answerer, opened = open_answerer(settings, data, path, encoder=encoder)
-    museum = opened.pack.museum
-    session = Session(settings.session.language or museum.default_language,
-                      sorted({*museum.languages, "fr", "en", "es"}))
-    parts: dict[str, Any] = {"content": opened, "images": path.resolve(), "closers": []}
-    recognizer = speaker = listen = None
-    slow = None
-    if voice:
-        recognizer, listen, closers = _voice(settings, data, opened.pack, session.languages)
-        parts["closers"] += closers
-    if speak:
-        speaker, slow, closers = _speaker(settings)
-        parts["closers"] += closers
-    pipeline = Pipeline(answerer, session, recognizer,
-                        detect_language=settings.asr.detect_language, speaker=speaker,
-                        endpointer=_endpointer(settings))
-    parts["pipeline"] = pipeline
-    observers: list[Any] = []
-    if settings.insights.enabled:  # what visitors asked (never audio, no identifiers)
-        from kiosk.insights.log import InsightsLog
-
-        insights = InsightsLog(data, settings.insights)
-        observers.append(insights.observe)
-        parts["closers"].append(insights.close)
-        parts["insights"] = insights
-    parts["controller"] = Controller(pipeline, opened.pack,
-                                     idle_reset_s=settings.session.idle_reset_s,
-                                     listen=listen, slow_speech=slow, content=opened.label,
-                                     root=path.resolve(), observers=observers)
-    if content is None:  # serving the installed version: follow `kiosk content sync/rollback`
-        parts["watch"] = follow_versions(settings, data, parts["controller"], answerer.encoder,
-                                         path.resolve())
-    return parts
+    kiosk = assemble(settings, data, content, recognizer=voice, microphone=voice,
+                     speaker=speak, insights=True, encoder=encoder)
+    try:
+        pipeline = kiosk.pipeline()
+        observers = [kiosk.insights.observe] if kiosk.insights is not None else []
+        controller = Controller(pipeline, kiosk.content.pack,
+                                idle_reset_s=settings.session.idle_reset_s,
+                                listen=kiosk.microphone,
+                                slow_speech=kiosk.slow_speech if speak else None,
+                                content=kiosk.content.label, root=kiosk.root,
+                                observers=observers)
+        watch = follow_versions(settings, data, controller, kiosk.answerer.encoder,
+                                kiosk.root) if kiosk.installed else None
+    except BaseException:
+        kiosk.close()
+        raise
+    return Running(kiosk, pipeline, controller, watch)
 
 
 def follow_versions(settings: Settings, data: DataDir, controller: Any, encoder: Any,
@@ -182,43 +184,6 @@ def follow_versions(settings: Settings, data: DataDir, controller: Any, encoder:
         open_in_background(path, opened, deliver, error)
 
     return VersionWatcher(data, changed, serving=serving).check
-
-
-def _endpointer(settings: Settings) -> Any:
-    from kiosk.audio.endpoint import EndPointer
-
-    au = settings.audio
-
-    def make() -> EndPointer:
-        return EndPointer(threshold=au.vad_threshold, trailing_silence_ms=au.trailing_silence_ms,
-                          max_utterance_s=au.max_utterance_s, no_speech_s=au.no_speech_s)
-    return make
-
-
-def _voice(settings: Settings, data: DataDir, pack: Any, languages: list[str]) -> Any:
-    from kiosk.asr.engines import load_recognizers
-    from kiosk.audio.devices import Microphone
-    from kiosk.audio.vad import SileroVad
-
-    recognizer = load_recognizers(settings.asr, data, pack, languages)
-    mic = Microphone(settings.audio.input_device)
-    vad = SileroVad()
-    return recognizer, (lambda: (mic, vad)), [mic.close]
-
-
-def _speaker(settings: Settings) -> Any:
-    from kiosk.audio.devices import Speakers
-    from kiosk.tts.espeak import EspeakSynth
-    from kiosk.tts.speaker import EspeakSpeaker
-
-    sp = settings.speech
-    synth = EspeakSynth(rate=sp.rate, volume=sp.volume, timeout_s=sp.timeout_s)
-
-    def slow(on: bool) -> None:
-        synth.rate = round(sp.rate * (sp.slow_factor if on else 1.0))
-
-    speakers = Speakers(settings.audio.output_device)
-    return EspeakSpeaker(synth, speakers), slow, [synth.close]
 
 
 def run_app(settings: Settings, data: DataDir, content: Path | None, windowed: bool,
@@ -251,18 +216,18 @@ def run_app(settings: Settings, data: DataDir, content: Path | None, windowed: b
     notifier.status("loading content and models")
     log.info("starting: %s, %s, content %s", "full screen" if fullscreen else "windowed",
              driver, content or "installed version")
-    parts = build_kiosk(settings, data, content)
+    running = build_kiosk(settings, data, content)
     from kivy.clock import Clock
 
     from kiosk.ui.app import KioskApp
 
-    app = KioskApp(parts["controller"], images=parts["images"],
-                   admin=admin_actions(settings, data, parts),
+    app = KioskApp(running.controller, images=running.kiosk.root,
+                   admin=admin_actions(settings, data, running),
                    admin_hold_s=settings.ui.admin_hold_s, notifier=notifier,
                    image_cache_mb=settings.ui.image_cache_mb)
-    app.ready_status = f"showing {parts['content'].label}"
-    app.on_exit += parts["closers"]
-    app.watch = parts.get("watch")
+    app.ready_status = f"showing {running.kiosk.content.label}"
+    app.on_exit.append(running.kiosk.close)
+    app.watch = running.watch
     if schedule.enabled:
         app.blanker = Blanker(schedule, wake_s=settings.session.idle_reset_s)
         app.display_power = DisplayPower()
@@ -270,7 +235,7 @@ def run_app(settings: Settings, data: DataDir, content: Path | None, windowed: b
 
         def leave(_dt: float) -> None:
             print(f"kiosk: smoke check over after {exit_after_s:g} s: {app.frames} frames "
-                  f"drawn, screen {app.screen.name!r}, content {parts['content'].label}")
+                  f"drawn, screen {app.screen.name!r}, content {running.kiosk.content.label}")
             app.stop()
         # from the first frame: Kivy's clock has not ticked while the models loaded
         Clock.schedule_once(lambda _dt: Clock.schedule_once(leave, exit_after_s), 0)
@@ -284,8 +249,8 @@ def run_app(settings: Settings, data: DataDir, content: Path | None, windowed: b
     return 0
 
 
-def admin_actions(settings: Settings, data: DataDir, parts: dict[str, Any]) -> dict[str, Any]:
+def admin_actions(settings: Settings, data: DataDir, running: Running) -> AdminActions:
     """What the admin screen shows and does (see ``ui.admin``, ``ui.screens.admin``)."""
     from kiosk.ui.admin import actions
 
-    return actions(settings, data, parts)
+    return actions(settings, data, running)

@@ -21,7 +21,7 @@ from kivy.utils import escape_markup, get_hex_from_color
 
 from kiosk.doctor import MARKS, summary
 from kiosk.errors import KioskError
-from kiosk.ui.admin import error_lines
+from kiosk.ui.admin import AdminActions, error_lines
 from kiosk.ui.controller import View
 from kiosk.ui.screens import KioskScreen
 from kiosk.ui.widgets import Body, KioskButton
@@ -70,8 +70,8 @@ class AdminScreen(KioskScreen):
         self.ids.pages.current = "panel" if unlocked else "pin"
 
     @property
-    def info(self) -> dict[str, Any]:
-        return dict(self.kiosk.admin_info) if self.kiosk is not None else {}
+    def info(self) -> AdminActions:
+        return self.kiosk.admin_info if self.kiosk is not None else AdminActions()
 
     # -- the view ----------------------------------------------------------------------------
     def show(self, view: View) -> None:
@@ -95,7 +95,7 @@ class AdminScreen(KioskScreen):
         self.masked = "•" * len(entry)
 
     def _check(self) -> None:
-        pin = str(self.info.get("pin") or "")
+        pin = self.info.pin
         if not pin:
             self.pin_message = "No admin PIN is set — set ui.admin_pin in the settings."
             self._type("")
@@ -139,7 +139,7 @@ class AdminScreen(KioskScreen):
     def _build_engines(self) -> None:
         table = self.ids.engines
         table.clear_widgets()
-        rows = self.info.get("engines") or [("Engines", "not known to this kiosk")]
+        rows = self.info.engines or [("Engines", "not known to this kiosk")]
         muted = get_hex_from_color(self.kiosk.theme.muted)
         for role, description in rows:
             table.add_widget(Body(text=f"[b][color={muted}]{escape_markup(role)}[/color][/b]\n"
@@ -168,7 +168,7 @@ class AdminScreen(KioskScreen):
         if self.mic_running:
             self.stop_mic()
             return
-        test = self.info.get("mic_test")
+        test = self.info.mic_test
         if test is None:
             self.mic_message = "This kiosk has no microphone test."
             return
@@ -204,7 +204,7 @@ class AdminScreen(KioskScreen):
 
     def test_speaker(self) -> None:
         self.controller.touch()
-        test = self.info.get("speaker_test")
+        test = self.info.speaker_test
         if test is None:
             self.speaker_message = "This kiosk has no speaker test."
             return
@@ -219,7 +219,7 @@ class AdminScreen(KioskScreen):
 
     def rollback(self) -> None:
         self.controller.touch()
-        action = self.info.get("rollback")
+        action = self.info.rollback
         if action is None:
             self.rollback_message = "This kiosk cannot roll back content."
             return
@@ -236,7 +236,7 @@ class AdminScreen(KioskScreen):
     def check_health(self) -> None:
         """The doctor's quick checks on a thread; one line per check, then the verdict."""
         self.controller.touch()
-        action = self.info.get("doctor")
+        action = self.info.doctor
         if action is None:
             self.health_message = "This kiosk has no health check."
             return
@@ -266,7 +266,7 @@ class AdminScreen(KioskScreen):
         self.health_message = summary(checks).capitalize() + "."
 
     def exit(self) -> None:
-        action = self.info.get("exit")
+        action = self.info.exit
         if action is not None:
             action()
 

@@ -16,17 +16,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from kiosk.errors import ModelError
-from kiosk.models import (
-    MANIFEST,
-    ModelSpec,
-    _archive_status,
-    _read_manifest,
-    _relative,
-    _swap_in,
-    _write_manifest,
-    install_command,
-    sha256_file,
-)
+from kiosk.models.catalog import MANIFEST, ModelSpec, install_command, safe_relative, sha256_file
+from kiosk.models.files import archive_status, read_manifest, swap_in, write_manifest
 from kiosk.paths import DataDir
 
 MAX_ARCHIVE_BYTES = 2 << 30
@@ -56,7 +47,7 @@ def _members(zf: zipfile.ZipFile, archive: Path, spec: ModelSpec) -> list[tuple[
     out: list[tuple[zipfile.ZipInfo, str]] = []
     seen: set[str] = set()
     for info in infos:
-        rel = _relative(info.filename)
+        rel = safe_relative(info.filename)
         if rel is None:
             raise _refuse(archive, spec, f"member '{info.filename}' is an absolute path or "
                                          "points outside its folder")
@@ -112,7 +103,7 @@ def _copy_hashing(src: IO[bytes], dst: Path) -> tuple[int, str]:
 def install_archive(data: DataDir, spec: ModelSpec, from_files: list[Path], log: Any) -> Path:
     target, name = data.model_dir(spec.id), spec.source["archive"]
     if not from_files:
-        if _archive_status(target, full=True) == "ok":
+        if archive_status(target, full=True) == "ok":
             log(f"{spec.id}: already installed and verified in {target}")
             return target
         raise ModelError(f"{spec.id} is installed from {name}, which the kiosk never downloads "
@@ -130,9 +121,9 @@ def install_archive(data: DataDir, spec: ModelSpec, from_files: list[Path], log:
     if pinned and digest != pinned:
         raise ModelError(f"{archive} has sha256 {digest[:12]}…, the catalog pins {pinned[:12]}… "
                          f"— this is not the official {name}; bring the right file")
-    manifest = _read_manifest(target)
+    manifest = read_manifest(target)
     if (manifest and manifest.get("archive_sha256") == digest
-            and _archive_status(target, full=True) == "ok"):
+            and archive_status(target, full=True) == "ok"):
         log(f"{spec.id}: already installed from this {archive.name} and verified in {target}")
         return target
     log(f"{archive.name}: sha256 {digest}" + (" (matches the catalog)" if pinned else
@@ -152,9 +143,9 @@ def install_archive(data: DataDir, spec: ModelSpec, from_files: list[Path], log:
             with tempfile.TemporaryDirectory(dir=data.models, prefix=".install-") as tmp_name:
                 staged = Path(tmp_name) / "staged"
                 files = _unpack(zf, members, staged)
-                _write_manifest(staged, spec, {"archive": archive.name,
+                write_manifest(staged, spec, {"archive": archive.name,
                                                "archive_sha256": digest}, files)
-                _swap_in(staged, target, Path(tmp_name))
+                swap_in(staged, target, Path(tmp_name))
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise ModelError(f"{archive.name} is not a readable zip ({exc}) — bring the official "
                          f"{name} again") from exc
