@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from kiosk.content import bundle as bundles  # noqa: E402
 from kiosk.content.sync import sync  # noqa: E402
-from kiosk.events import EventType, PipelineEvent  # noqa: E402
+from kiosk.events import Answered, HeardNothing, PipelineEvent  # noqa: E402
 from kiosk.insights.log import InsightsLog  # noqa: E402
 from kiosk.paths import DataDir, resolve_data_dir  # noqa: E402
 from kiosk.pipeline import Pipeline  # noqa: E402
@@ -89,7 +89,7 @@ def make_sample(data: DataDir, encoder: Any, days: int = 14, per_day: int = 40,
     spoken = [False]
 
     def listener(event: PipelineEvent) -> None:
-        if event.type is EventType.ANSWER and spoken[0]:
+        if isinstance(event, Answered) and spoken[0]:
             event = replace(event, timings_ms={**event.timings_ms,
                                                "asr": rng.lognormvariate(7.2, 0.25),
                                                "end_of_speech_to_voice":
@@ -110,7 +110,7 @@ def make_sample(data: DataDir, encoder: Any, days: int = 14, per_day: int = 40,
             lang = rng.choices(LANGS, LANG_WEIGHTS)[0]
             spoken[0] = rng.random() < 0.7
             if spoken[0] and rng.random() < 0.06:
-                listener(PipelineEvent(EventType.HEARD_NOTHING))
+                listener(HeardNothing())
             else:
                 pool = UNANSWERABLE[lang] if rng.random() < 0.18 else questions[lang]
                 pipeline.ask_text(rng.choice(pool), lang)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import ClassVar
 
 
 class AnswerKind(StrEnum):
@@ -127,24 +128,96 @@ class EventType(StrEnum):
     CAPTION = "caption"
     SPEAKING_DONE = "speaking-done"
     HEARD_NOTHING = "heard-nothing"
-    SESSION_RESET = "session-reset"
     ERROR = "error"
 
 
-@dataclass(frozen=True)
-class PipelineEvent:
-    """One thing that happened in a conversation turn."""
+# -- what the pipeline tells its listeners: one class per kind of event -------------------------
 
-    type: EventType
-    """What happened."""
-    text: str = ""
-    """Transcript, caption or error message."""
-    answer: Answer | None = None
-    """The answer, for ANSWER events."""
-    value: float = 0.0
-    """Input level (0-1) for LEVEL events."""
+@dataclass(frozen=True)
+class ListeningStarted:
+    """The microphone is open for a question."""
+
+    type: ClassVar[EventType] = EventType.LISTENING_STARTED
+
+
+@dataclass(frozen=True)
+class Level:
+    """The microphone's level while listening."""
+
+    value: float
+    """0-1."""
+    type: ClassVar[EventType] = EventType.LEVEL
+
+
+@dataclass(frozen=True)
+class PartialTranscript:
+    """What the recogniser has heard so far (a streaming recogniser only)."""
+
+    text: str
+    type: ClassVar[EventType] = EventType.PARTIAL_TRANSCRIPT
+
+
+@dataclass(frozen=True)
+class Heard:
+    """The question as recognised, once the visitor stopped speaking."""
+
+    text: str
+    type: ClassVar[EventType] = EventType.TRANSCRIPT
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The answer to a question (spoken, typed or tapped)."""
+
+    text: str
+    """The question."""
+    answer: Answer
     timings_ms: dict[str, float] = field(default_factory=dict)
-    """Time each stage took, for ANSWER events."""
-    span: tuple[int, int] = (0, 0)
-    """For CAPTION events: the characters of the spoken text (SPEAKING_STARTED's ``text``)
-    being said now."""
+    """Time each stage took."""
+    type: ClassVar[EventType] = EventType.ANSWER
+
+
+@dataclass(frozen=True)
+class SpeakingStarted:
+    """The kiosk starts saying ``text`` (the answer's notice and text)."""
+
+    text: str
+    answer: Answer | None = None
+    type: ClassVar[EventType] = EventType.SPEAKING_STARTED
+
+
+@dataclass(frozen=True)
+class Caption:
+    """The word being said now: ``span`` is its characters in SpeakingStarted's text."""
+
+    text: str
+    span: tuple[int, int]
+    type: ClassVar[EventType] = EventType.CAPTION
+
+
+@dataclass(frozen=True)
+class SpeakingDone:
+    """The voice stopped: at the end (``finished``) or cut short."""
+
+    finished: bool
+    type: ClassVar[EventType] = EventType.SPEAKING_DONE
+
+
+@dataclass(frozen=True)
+class HeardNothing:
+    """The microphone closed without a question."""
+
+    type: ClassVar[EventType] = EventType.HEARD_NOTHING
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A stage failed: ``text`` is the one-line message (what is wrong — what to do)."""
+
+    text: str
+    type: ClassVar[EventType] = EventType.ERROR
+
+
+PipelineEvent = (ListeningStarted | Level | PartialTranscript | Heard | Answered
+                 | SpeakingStarted | Caption | SpeakingDone | HeardNothing | Failed)
+"""Every event; ``event.type`` names its kind (for logs and JSON)."""

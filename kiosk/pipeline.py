@@ -14,7 +14,21 @@ from typing import cast
 
 from kiosk.audio.endpoint import EndPointer, Outcome, level
 from kiosk.errors import AudioError
-from kiosk.events import Answer, EventType, PipelineEvent, Transcript
+from kiosk.events import (
+    Answer,
+    Answered,
+    Caption,
+    Failed,
+    Heard,
+    HeardNothing,
+    Level,
+    ListeningStarted,
+    PartialTranscript,
+    PipelineEvent,
+    SpeakingDone,
+    SpeakingStarted,
+    Transcript,
+)
 from kiosk.ports import (
     Answerer,
     Microphone,
@@ -52,8 +66,7 @@ class Pipeline:
         """A typed or tapped question (``about``: the work whose page it was tapped on)."""
         start = time.perf_counter()
         answer = self.session.ask(self.answerer, text, lang, about)
-        self._emit(PipelineEvent(EventType.ANSWER, text=text, answer=answer, timings_ms={
-            "answer": _ms(start)}))
+        self._emit(Answered(text, answer, {"answer": _ms(start)}))
         return answer
 
     def ask_audio(self, audio: Samples, lang: str | None = None,
@@ -78,12 +91,11 @@ class Pipeline:
 
     def _answer(self, transcript: Transcript, timings: dict[str, float],
                 ) -> tuple[Transcript, Answer, dict[str, float]]:
-        self._emit(PipelineEvent(EventType.TRANSCRIPT, text=transcript.text))
+        self._emit(Heard(transcript.text))
         start = time.perf_counter()
         answer = self.session.ask(self.answerer, transcript.text, transcript.lang)
         timings["answer"] = _ms(start)
-        self._emit(PipelineEvent(EventType.ANSWER, text=transcript.text, answer=answer,
-                                 timings_ms=timings))
+        self._emit(Answered(transcript.text, answer, timings))
         return transcript, answer, timings
 
     def ask_by_voice(self, mic: Microphone, vad: VoiceActivity, lang: str | None = None,
@@ -102,21 +114,21 @@ class Pipeline:
             mic.drain()
             return self._listen_and_answer(mic, vad, lang, recognizer)
         except AudioError as exc:  # the microphone went away: say so; the next turn retries
-            self._emit(PipelineEvent(EventType.ERROR, text=str(exc)))
+            self._emit(Failed(str(exc)))
             raise
 
     def _listen_and_answer(self, mic: Microphone, vad: VoiceActivity, lang: str | None,
                            recognizer: Recognizer,
                            ) -> tuple[Transcript, Answer, dict[str, float]] | None:
         ep = self.endpointer()
-        self._emit(PipelineEvent(EventType.LISTENING_STARTED))
+        self._emit(ListeningStarted())
         stream: RecognizerStream | None = None
         streaming = isinstance(recognizer, StreamingRecognizer)
         outcome = None
         for chunk in mic.chunks():
             if self._cancel.is_set():
                 return None
-            self._emit(PipelineEvent(EventType.LEVEL, value=level(chunk)))
+            self._emit(Level(level(chunk)))
             probabilities = vad.feed(chunk)
             outcome = ep.push(chunk, probabilities)
             if ep.started and streaming:
@@ -127,11 +139,11 @@ class Pipeline:
                 else:
                     partial = stream.feed(chunk, any(p >= ep.threshold for p in probabilities))
                 if partial:
-                    self._emit(PipelineEvent(EventType.PARTIAL_TRANSCRIPT, text=partial))
+                    self._emit(PartialTranscript(partial))
             if outcome is not None:
                 break
         if outcome is not Outcome.UTTERANCE:
-            self._emit(PipelineEvent(EventType.HEARD_NOTHING))
+            self._emit(HeardNothing())
             return None
         end_of_speech = time.perf_counter()
         if stream is not None:
@@ -159,12 +171,11 @@ class Pipeline:
             if first and timings is not None and since is not None:
                 timings["end_of_speech_to_voice"] = _ms(since)
             first = False
-            self._emit(PipelineEvent(EventType.CAPTION, text=spoken[start:end],
-                                     span=(start, end)))
+            self._emit(Caption(spoken[start:end], (start, end)))
 
-        self._emit(PipelineEvent(EventType.SPEAKING_STARTED, text=spoken, answer=answer))
+        self._emit(SpeakingStarted(spoken, answer))
         finished = self.speaker.say(spoken, answer.lang, on_word)
-        self._emit(PipelineEvent(EventType.SPEAKING_DONE, value=1.0 if finished else 0.0))
+        self._emit(SpeakingDone(finished))
         return finished
 
     def cancel(self) -> None:

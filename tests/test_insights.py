@@ -18,11 +18,19 @@ import pytest
 
 from kiosk.events import (
     Answer,
+    Answered,
     AnswerKind,
+    Caption,
     EventType,
+    Failed,
+    Heard,
+    HeardNothing,
+    Level,
     PipelineEvent,
     Source,
     SourceKind,
+    SpeakingDone,
+    SpeakingStarted,
 )
 from kiosk.insights.cluster import average_linkage, group_questions
 from kiosk.insights.command import run_report
@@ -57,8 +65,7 @@ def answer_event(text: str, kind: AnswerKind = AnswerKind.ANSWER, ref: str | Non
                  timings: dict[str, float] | None = None) -> PipelineEvent:
     source = Source(SourceKind.QA if ref else SourceKind.REPLY, exhibit_id=ref)
     answer = Answer(kind, "the curated answer", lang, source, 0.9, out_of_scope=out_of_scope)
-    return PipelineEvent(EventType.ANSWER, text=text, answer=answer,
-                         timings_ms=timings if timings is not None else {"answer": 12.0})
+    return Answered(text, answer, timings if timings is not None else {"answer": 12.0})
 
 
 def stored(folder: Path) -> dict[str, list[dict[str, Any]]]:
@@ -118,13 +125,13 @@ def test_voice_latency_measured_while_speaking_is_kept_with_its_turn(tmp_path: P
     event = answer_event("why is she reading", timings=timings)
     log = InsightsLog(tmp_path, ON, clock=clock)
     log.observe(event)
-    log.observe(PipelineEvent(EventType.SPEAKING_STARTED, text="the curated answer"))
+    log.observe(SpeakingStarted("the curated answer"))
     timings["end_of_speech_to_voice"] = 1720.0  # the pipeline adds it at the first word
-    log.observe(PipelineEvent(EventType.CAPTION, text="the", span=(0, 3)))
-    log.observe(PipelineEvent(EventType.SPEAKING_DONE, value=1.0))
-    log.observe(PipelineEvent(EventType.LEVEL, value=0.3))
-    log.observe(PipelineEvent(EventType.TRANSCRIPT, text="hello"))
-    log.observe(PipelineEvent(EventType.ERROR, text="speech failed"))
+    log.observe(Caption("the", (0, 3)))
+    log.observe(SpeakingDone(finished=True))
+    log.observe(Level(0.3))
+    log.observe(Heard("hello"))
+    log.observe(Failed("speech failed"))
     log.close()
     [record] = stored(tmp_path / "insights")["2025-03-14.json"]
     assert record["timings_ms"] == {"asr": 1400.0, "answer": 15.0,
@@ -146,7 +153,7 @@ def test_retention_deletes_whole_old_days_at_start_and_daily(tmp_path: Path) -> 
 
     clock.now = datetime(2025, 2, 20, 9, 0, tzinfo=TZ)  # days later, still running
     log.observe(answer_event("a new day"))
-    log.observe(PipelineEvent(EventType.SPEAKING_DONE, value=1.0))
+    log.observe(SpeakingDone(finished=True))
     for _ in range(500):
         if not (folder / "2025-01-20.json").exists() and (folder / "2025-02-20.json").exists():
             break
@@ -158,7 +165,7 @@ def test_retention_deletes_whole_old_days_at_start_and_daily(tmp_path: Path) -> 
 def test_disabled_writes_nothing_at_all(tmp_path: Path) -> None:
     log = InsightsLog(DataDir(tmp_path), InsightsSettings(enabled=False, retention_days=30))
     log.observe(answer_event("who painted this"))
-    log.observe(PipelineEvent(EventType.HEARD_NOTHING))
+    log.observe(HeardNothing())
     log.close()
     assert list(tmp_path.iterdir()) == []
 
@@ -174,11 +181,11 @@ def test_observe_never_waits_for_a_slow_disk(tmp_path: Path) -> None:
 
     log = InsightsLog(tmp_path, ON, clock=Clock(datetime(2025, 3, 1, 11, tzinfo=TZ)),
                       store=slow_store)
-    log.observe(PipelineEvent(EventType.HEARD_NOTHING))
+    log.observe(HeardNothing())
     assert entered.wait(10)  # the writer is now stuck on the disk...
     for i in range(200):  # ...and the pipeline's thread goes on
         log.observe(answer_event(f"question {i}"))
-        log.observe(PipelineEvent(EventType.SPEAKING_DONE, value=1.0))
+        log.observe(SpeakingDone(finished=True))
     assert not written
     release.set()
     log.close()

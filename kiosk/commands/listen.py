@@ -17,7 +17,16 @@ from kiosk.errors import AudioError
 
 def main(args: argparse.Namespace) -> int:
     from kiosk.assembly import assemble
-    from kiosk.events import EventType, PipelineEvent
+    from kiosk.events import (
+        Answered,
+        Failed,
+        Heard,
+        HeardNothing,
+        Level,
+        ListeningStarted,
+        PartialTranscript,
+        PipelineEvent,
+    )
     from kiosk.systemd import Notifier
 
     settings = read_settings(args)
@@ -34,30 +43,33 @@ def main(args: argparse.Namespace) -> int:
     partial = [""]
 
     def show(event: PipelineEvent) -> None:
-        if args.json and event.type in (EventType.LISTENING_STARTED, EventType.HEARD_NOTHING):
-            print(json.dumps({"event": str(event.type)}), flush=True)
-        elif args.json and event.type is EventType.PARTIAL_TRANSCRIPT:
-            print(json.dumps({"event": "partial", "text": event.text}, ensure_ascii=False),
-                  flush=True)
-        elif args.json and event.type is EventType.ERROR:
-            print(json.dumps({"event": "error", "text": event.text}, ensure_ascii=False),
-                  flush=True)
-        elif tty and event.type is EventType.LEVEL:
-            meter = "█" * int(event.value * 20)
-            print(f"\r🎤 {meter:<20} {partial[0][-50:]}", end="", flush=True)
-        elif event.type is EventType.PARTIAL_TRANSCRIPT and not args.json:
-            partial[0] = event.text
-            if not tty:
-                print(f"… {event.text}", flush=True)
-        elif event.type is EventType.ERROR and not args.json:
-            print(f"\r{event.text}" + " " * 30, file=sys.stderr, flush=True)
-        elif event.type is EventType.HEARD_NOTHING and not args.json:
-            print("\r(heard nothing)" + " " * 30)
-        elif event.type is EventType.TRANSCRIPT and not args.json:
-            partial[0] = ""
-            print(f"\r« {event.text} »" + " " * 60)
-        elif event.type is EventType.ANSWER and event.answer and not args.json:
-            show_answer(event.answer, content.pack)  # shown before and while it is spoken
+        match event:
+            case ListeningStarted() | HeardNothing() if args.json:
+                print(json.dumps({"event": str(event.type)}), flush=True)
+            case PartialTranscript(text=text) if args.json:
+                print(json.dumps({"event": "partial", "text": text}, ensure_ascii=False),
+                      flush=True)
+            case Failed(text=text) if args.json:
+                print(json.dumps({"event": "error", "text": text}, ensure_ascii=False),
+                      flush=True)
+            case _ if args.json:
+                pass
+            case Level(value=value) if tty:
+                meter = "█" * int(value * 20)
+                print(f"\r🎤 {meter:<20} {partial[0][-50:]}", end="", flush=True)
+            case PartialTranscript(text=text):
+                partial[0] = text
+                if not tty:
+                    print(f"… {text}", flush=True)
+            case Failed(text=text):
+                print(f"\r{text}" + " " * 30, file=sys.stderr, flush=True)
+            case HeardNothing():
+                print("\r(heard nothing)" + " " * 30)
+            case Heard(text=text):
+                partial[0] = ""
+                print(f"\r« {text} »" + " " * 60)
+            case Answered(answer=answer):
+                show_answer(answer, content.pack)  # shown before and while it is spoken
 
     def listener(event: PipelineEvent) -> None:
         notifier.watchdog()

@@ -29,7 +29,16 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from kiosk.atomic import write_text_atomic
-from kiosk.events import AnswerKind, EventType, PipelineEvent
+from kiosk.events import (
+    Answered,
+    AnswerKind,
+    Caption,
+    HeardNothing,
+    Level,
+    PartialTranscript,
+    PipelineEvent,
+    SpeakingStarted,
+)
 from kiosk.paths import DataDir
 from kiosk.settings import InsightsSettings
 
@@ -88,11 +97,11 @@ class Turn:
 def turn_from_event(event: PipelineEvent, now: datetime) -> Turn | None:
     """The record of an ANSWER or HEARD_NOTHING event; None for any other event."""
     stamp = now.isoformat(timespec="seconds")
-    if event.type is EventType.HEARD_NOTHING:
+    if isinstance(event, HeardNothing):
         return Turn(time=stamp, lang="", text="", outcome=HEARD_NOTHING)
-    answer = event.answer
-    if event.type is not EventType.ANSWER or answer is None:
+    if not isinstance(event, Answered):
         return None
+    answer = event.answer
     return Turn(time=stamp, lang=answer.lang, text=event.text, outcome=answer.kind.value,
                 out_of_scope=answer.out_of_scope, source=answer.source.ref,
                 source_kind=answer.source.kind.value,
@@ -176,7 +185,7 @@ class InsightsLog:
         self._wake_s = wake_s
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queued)
         self._lock = threading.Lock()
-        self._pending: tuple[Turn, PipelineEvent] | None = None
+        self._pending: tuple[Turn, Answered] | None = None
         self._purged: date | None = None
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -191,10 +200,8 @@ class InsightsLog:
     def observe(self, event: PipelineEvent) -> None:
         """A pipeline listener. An ANSWER is held until its turn ends (the voice latency is
         added to its timings while it is spoken), then queued; HEARD_NOTHING is queued too."""
-        kind = event.type
-        if not self.enabled or kind in (EventType.LEVEL, EventType.CAPTION,
-                                        EventType.SPEAKING_STARTED,
-                                        EventType.PARTIAL_TRANSCRIPT):
+        if not self.enabled or isinstance(event, Level | Caption | SpeakingStarted |
+                                          PartialTranscript):
             return
         with self._lock:
             if self._closed:
@@ -203,7 +210,7 @@ class InsightsLog:
             turn = turn_from_event(event, self.clock())
             if turn is None:
                 return
-            if kind is EventType.ANSWER:
+            if isinstance(event, Answered):
                 self._pending = (turn, event)
             else:
                 self._put(turn)

@@ -20,7 +20,20 @@ from pathlib import Path
 
 from kiosk.content.model import Pack
 from kiosk.errors import KioskError, SpeechError
-from kiosk.events import Answer, AnswerKind, EventType, PipelineEvent
+from kiosk.events import (
+    Answer,
+    Answered,
+    AnswerKind,
+    Caption,
+    Heard,
+    HeardNothing,
+    Level,
+    ListeningStarted,
+    PartialTranscript,
+    PipelineEvent,
+    SpeakingDone,
+    SpeakingStarted,
+)
 from kiosk.pipeline import Pipeline
 from kiosk.ports import Answerer, Microphone, VoiceActivity
 
@@ -377,30 +390,30 @@ class Controller:
                 observer(event)
             except Exception:  # an observer must not break the turn  # noqa: BLE001
                 log.exception("event observer failed")
-        kind = event.type
-        if kind is EventType.LISTENING_STARTED:
-            self._set(screen=Screen.LISTENING, partial="", level=0.0)
-        elif kind is EventType.LEVEL:
-            self._set(level=event.value)
-        elif kind is EventType.PARTIAL_TRANSCRIPT:
-            self._set(partial=event.text)
-        elif kind is EventType.TRANSCRIPT:
-            self._set(question=event.text, partial=event.text, thinking=True)
-        elif kind is EventType.ANSWER and event.answer is not None:
-            answer = event.answer
-            self._set(screen=_screen_for(answer), answer=answer, thinking=False,
-                      question=event.text, lang=self.pipeline.session.language,
-                      spoken="", said=0, partial="")
-        elif kind is EventType.SPEAKING_STARTED:
-            self._set(spoken=event.text, said=0, speaking=True)
-        elif kind is EventType.CAPTION:
-            self._set(said=event.span[1])
-        elif kind is EventType.SPEAKING_DONE:
-            view = self._view
-            self._set(speaking=False, said=len(view.spoken) if event.value else view.said)
-        elif kind is EventType.HEARD_NOTHING:
-            self._set(screen=Screen.ATTRACT if self._view.answer is None
-                      else _screen_for(self._view.answer), notice="heard_nothing", partial="")
+        match event:
+            case ListeningStarted():
+                self._set(screen=Screen.LISTENING, partial="", level=0.0)
+            case Level(value=value):
+                self._set(level=value)
+            case PartialTranscript(text=text):
+                self._set(partial=text)
+            case Heard(text=text):
+                self._set(question=text, partial=text, thinking=True)
+            case Answered(text=text, answer=answer):
+                self._set(screen=_screen_for(answer), answer=answer, thinking=False,
+                          question=text, lang=self.pipeline.session.language,
+                          spoken="", said=0, partial="")
+            case SpeakingStarted(text=text):
+                self._set(spoken=text, said=0, speaking=True)
+            case Caption(span=span):
+                self._set(said=span[1])
+            case SpeakingDone(finished=finished):
+                view = self._view
+                self._set(speaking=False, said=len(view.spoken) if finished else view.said)
+            case HeardNothing():
+                self._set(screen=Screen.ATTRACT if self._view.answer is None
+                          else _screen_for(self._view.answer), notice="heard_nothing",
+                          partial="")
 
     def _set(self, **changes: object) -> None:
         with self._lock:
