@@ -114,17 +114,16 @@ def test_a_language_the_pack_lacks_gets_facts_in_its_own_words(encoder: Any) -> 
     ("how big is the night watch", "en", "379.5 × 453.5 cm"),
     ("quelle taille fait la laitière", "fr", "45,5 × 41 cm"),
 ])
-def test_dimensions_are_a_fact(encoder: Any, question: str, lang: str, expected: str) -> None:
-    content = open_content(DEMO, encoder)
-    answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder)
+def test_dimensions_are_a_fact(encoder: Any, demo: Any, question: str, lang: str,
+                               expected: str) -> None:
+    answerer = KioskAnswerer(demo.pack, demo.units, demo.vectors, encoder)
     answer = answerer.answer(Question(question, lang))
     assert answer.source.detail == "size"
     assert expected in answer.text
 
 
-def test_no_dimensions_no_invented_size(encoder: Any) -> None:
-    content = open_content(DEMO, encoder)
-    answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder)
+def test_no_dimensions_no_invented_size(encoder: Any, demo: Any) -> None:
+    answerer = KioskAnswerer(demo.pack, demo.units, demo.vectors, encoder)
     answer = answerer.answer(Question("how big is the great wave", "en"))
     assert answer.kind is AnswerKind.UNKNOWN
     assert answer.suggestions and answer.suggestions[0].exhibit_id == \
@@ -133,10 +132,9 @@ def test_no_dimensions_no_invented_size(encoder: Any) -> None:
 
 @pytest.mark.parametrize(("hello", "lang"), [("bonjour", "fr"), ("hello there", "en"),
                                              ("hola, buenos días", "es")])
-def test_hello_is_greeted_back_not_declined(encoder: Any, hello: str, lang: str) -> None:
-    content = open_content(DEMO, encoder)
-    answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder)
+def test_hello_is_greeted_back_not_declined(encoder: Any, demo: Any, hello: str, lang: str) -> None:
+    answerer = KioskAnswerer(demo.pack, demo.units, demo.vectors, encoder)
     answer = answerer.answer(Question(hello, lang))
     assert answer.source.detail == "greeting"
-    assert answer.text == content.pack.museum.replies["greeting"][lang]
+    assert answer.text == demo.pack.museum.replies["greeting"][lang]
     assert len(answer.suggestions) == 3

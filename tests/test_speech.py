@@ -120,17 +120,16 @@ def test_spoken_question_from_a_real_recording(whisper: Any, shared_eval: Path,
     ("en-us", "en", "Where are the toilets?", "toilets"),
     ("es", "es", "¿Dónde está El beso?", "the-kiss"),
 ])
-def test_synthetic_spoken_question_is_answered(whisper: Any, encoder: Any, tmp_path: Path,
+def test_synthetic_spoken_question_is_answered(whisper: Any, encoder: Any, demo: Any,
+                                               tmp_path: Path,
                                                voice: str, lang: str, question: str,
                                                expect: str) -> None:
     from kiosk.audio.wav import read_wav
-    from kiosk.runtime import open_content
 
     wav = tmp_path / "q.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), question],
                    check=True, timeout=300)
-    content = open_content(DEMO, encoder)
-    answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder)
+    answerer = KioskAnswerer(demo.pack, demo.units, demo.vectors, encoder)
     pipeline = Pipeline(answerer, Session("fr", ["fr", "en", "es"]), whisper)
     transcript, answer, _ = pipeline.ask_audio(read_wav(wav), lang)
     assert answer.kind is AnswerKind.ANSWER, transcript
