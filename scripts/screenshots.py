@@ -108,16 +108,15 @@ class Tour:
     """The real kiosk in the offscreen window, taken through every screen."""
 
     def __init__(self, size: tuple[int, int]) -> None:
-        parts = build_kiosk(Settings(insights=InsightsSettings(enabled=False)),
-                            DataDir(resolve_data_dir()), CONTENT,
-                            voice=False, speak=False)
-        self.controller = controller = parts["controller"]
+        running = build_kiosk(Settings(insights=InsightsSettings(enabled=False)),
+                              DataDir(resolve_data_dir()), CONTENT, voice=False, speak=False)
+        self.controller = controller = running.controller
         self.mic_gate, self.speech_gate = Gate(), Gate()
         self.recognizer = ScriptedRecognizer([])
         controller.pipeline.speaker = HeldSpeaker(self.speech_gate)
         controller.pipeline.recognizer = self.recognizer
         controller.listen = lambda: (HeldMicrophone(self.mic_gate), EnergyVad())
-        self.kiosk = harness.OffscreenKiosk(controller, images=parts["images"], size=size)
+        self.kiosk = harness.OffscreenKiosk(controller, images=running.kiosk.root, size=size)
         self.kiosk.app.voice = True
 
     def start(self, lang: str, size: tuple[int, int]) -> None:
