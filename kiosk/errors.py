@@ -1,16 +1,17 @@
 """The kiosk's one error tree.
 
-    KioskError(code, message)
-     ├── SettingsError   a bad settings file or override
-     ├── ContentError    a content pack or bundle that cannot be used
-     ├── ModelError      a model missing, corrupt or not in the catalog
-     ├── AnswerError     the answering stage failed
-     ├── AudioError      microphone or playback (later issues)
-     ├── AsrError        speech recognition (later issues)
-     └── SpeechError     speech synthesis (later issues)
+    KioskError(message)          each class has a ``code`` (the name after the dash)
+     ├── SettingsError - settings   a bad settings file or --set override
+     ├── ContentError  - content    a content pack, bundle or content version that cannot be used
+     ├── ModelError    - model      a model missing, damaged, not in the catalog or of no engine
+     ├── AudioError    - audio      the microphone or the speakers (unplugged, busy, none)
+     ├── AsrError      - asr        speech recognition failed on an utterance
+     ├── SpeechError   - speech     speech synthesis failed or hung
+     └── DisplayError  - display    no screen to open (``kiosk run`` without --headless)
 
-Every message is one line a person can act on: what is wrong, and what to do.
-Third-party exceptions are translated at the adapter boundary (``raise ... from exc``).
+Every message is one line a person can act on: "what is wrong — what to do" (the CLI prints it
+after ``kiosk:`` and exits 2; the app shows it calmly and keeps serving). Third-party exceptions
+are translated at the adapter boundary (``raise ... from exc``).
 """
 
 from __future__ import annotations
@@ -41,10 +42,6 @@ class ModelError(KioskError):
     code = "model"
 
 
-class AnswerError(KioskError):
-    code = "answer"
-
-
 class AudioError(KioskError):
     code = "audio"
 
@@ -55,3 +52,7 @@ class AsrError(KioskError):
 
 class SpeechError(KioskError):
     code = "speech"
+
+
+class DisplayError(KioskError):
+    code = "display"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kiosk.assembly import Kiosk, assemble
-from kiosk.errors import KioskError, SettingsError
+from kiosk.errors import DisplayError, SettingsError
 from kiosk.paths import DataDir
 from kiosk.ports import Encoder
 from kiosk.settings import Settings
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
     from kiosk.ui.controller import Controller
 
 log = logging.getLogger(__name__)
-
-
-class DisplayError(KioskError):
-    code = "display"
 
 
 def display_problem(environ: dict[str, str] | None = None,
