@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-fast lint bench weights reader eval clean screenshots
+.PHONY: setup run test test-fast lint bench weights reader eval clean screenshots strings
 
 setup:
 	@VENV=$(VENV) ./scripts/setup.sh
@@ -15,9 +15,11 @@ test: setup
 	$(BIN)/ruff check kiosk tests bench deploy scripts
 	$(BIN)/mypy
 
-# The inner loop: everything but the tests marked slow (power cuts, soak, speech end to end)
+# The inner loop: everything but the tests marked slow (power cuts, soak, speech end to end),
+# in parallel: one worker more than there are cores, as many tests wait on real-time audio
+WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test-fast: setup
-	$(BIN)/python -m pytest -q -ra -m "not slow"
+	$(BIN)/python -m pytest -q -ra -m "not slow" -n $(WORKERS)
 	$(BIN)/ruff check kiosk tests bench deploy scripts
 
 lint: setup
@@ -50,6 +52,12 @@ READER_TORCH := .cache/reader-torch
 reader: setup
 	$(BIN)/pip install -q --target $(READER_TORCH) torch==2.13.0
 	PYTHONPATH=$(READER_TORCH) $(BIN)/python scripts/train_reader.py
+
+# The interface's gettext catalogs (kiosk/locale): extract the marked messages, update every
+# kiosk.po, compile the kiosk.mo files. A new language: `make strings ADD=de`, translate
+# kiosk/locale/de/LC_MESSAGES/kiosk.po (Poedit, Weblate…), then `make strings` again.
+strings: setup
+	$(BIN)/python scripts/strings.py $(if $(ADD),--add $(ADD))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

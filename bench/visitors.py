@@ -188,7 +188,7 @@ class Visits:
         if self.k.screen.name != Screen.ATTRACT.value:
             self.k.tap(self.k.ids("home"))
             self.k.settle()
-        from kiosk.ui.strings import language_name
+        from kiosk.i18n import language_name
 
         self.k.tap(language_name(lang))
         self.k.settle()

@@ -44,7 +44,8 @@ read -r -a MODELS <<< "${KIOSK_MODELS:-use-multilingual-v3-int8 whisper-base}"
 # requirements.lock pins the tools of developers too; a kiosk needs none of these at run time
 # (checked: the closure of pyproject's dependencies, plus vosk, leaves exactly these out).
 DEV_ONLY="pytest iniconfig pluggy ruff mypy mypy-extensions pathspec librt ast-serialize
-          rank-bm25 jiwer hypothesis sortedcontainers pytest-timeout"
+          rank-bm25 jiwer hypothesis sortedcontainers pytest-timeout babel
+          pytest-xdist execnet"
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 OFFLINE="" UNINSTALL=0 PURGE=0 APP_UNIT=kiosk.service

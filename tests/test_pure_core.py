@@ -12,7 +12,7 @@ CORE = [
     "kiosk.qa.answerer", "kiosk.qa.index", "kiosk.qa.names", "kiosk.qa.intents",
     "kiosk.qa.text", "kiosk.qa.replies", "kiosk.qa.analysis", "kiosk.qa.sources", "kiosk.qa.scorer",
     "kiosk.qa.policy", "kiosk.qa.lexical", "kiosk.qa.cues", "kiosk.testing", "kiosk.evaluation",
-    "kiosk.ui.controller", "kiosk.ui.strings",
+    "kiosk.ui.controller", "kiosk.i18n",
 ]
 ENGINES = ["kivy", "vosk", "faster_whisper", "sounddevice", "pyttsx3", "onnxruntime",
            "onnxruntime_extensions", "ctranslate2", "onnx"]

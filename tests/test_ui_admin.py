@@ -224,7 +224,7 @@ def test_the_speaker_test_says_a_sentence(kiosk: harness.OffscreenKiosk) -> None
     unlock(kiosk)
     kiosk.tap("Test the speakers")
     kiosk.wait(lambda: "Done — you should have heard a short sentence." in kiosk.texts())
-    assert speaker.said == [(TEST_SENTENCE["fr"], "fr")]
+    assert speaker.said == [("Ceci est le test du haut-parleur de la borne.", "fr")]
     kiosk.app.admin_info.speaker_test = speaker_test(None, lambda: "fr")
     kiosk.tap("Test the speakers")
     kiosk.wait(lambda: any(t.startswith("Speakers: speech is off") for t in kiosk.texts()))
@@ -438,8 +438,9 @@ def test_the_speaker_test_without_speech_says_so() -> None:
     with pytest.raises(SpeechError):
         speaker_test(None, lambda: "en")()
     speaker = WordSpeaker()
-    speaker_test(speaker, lambda: "ko")()  # a language with no sentence: English
-    assert speaker.said == [(TEST_SENTENCE["en"], "ko")]
+    speaker_test(speaker, lambda: "ko")()  # a language with no catalog: English
+    assert speaker.said == [(TEST_SENTENCE, "ko")]
+    assert TEST_SENTENCE == "This is the kiosk's speaker test."
 
 
 def test_the_health_check_action_runs_the_doctors_quick_checks(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import pytest
 import kiosk.ui.harness as harness
 from kiosk.errors import AsrError
 from kiosk.events import Transcript
+from kiosk.i18n import translate
 from kiosk.pipeline import Pipeline
 from kiosk.qa.answerer import KioskAnswerer
 from kiosk.runtime import open_content
@@ -30,7 +31,6 @@ from kiosk.testing import (
     ScriptedRecognizer,
     WordSpeaker,
 )
-from kiosk.ui import strings
 from kiosk.ui.controller import Controller, Screen
 from kiosk.ui.launch import display_problem
 from kiosk.ui.pictures import CARD_SIDE
@@ -289,7 +289,8 @@ def test_a_kiosk_without_a_microphone_invites_to_browse(
         assert k.ids("talk").parent is None  # not hidden in place: gone, no gap
         browse = k.ids("browse")
         assert browse.parent.height == browse.height
-        invitations = {strings.text(lang, "invite_touch") for lang in ("en", "fr", "es")}
+        invitations = {translate(lang, "Discover the works in this room")
+                       for lang in ("en", "fr", "es")}
         assert k.ids("invite").text in invitations  # (they take turns, in each language)
         assert "Tap and ask" not in k.texts()
     k.tap("Browse the works")

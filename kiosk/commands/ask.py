@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.commands.common import data_dir, read_settings
 from kiosk.content.model import Pack, pick
 from kiosk.events import Answer, AnswerKind
+from kiosk.i18n import translate
 from kiosk.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,38 +34,28 @@ def answer_json(question: str, lang: str, answer: Answer, ms: float) -> dict[str
     }
 
 
-_WORDING = {  # source line, practical info, the label of follow-up questions
-    "en": ("from the museum's notes on", "visitor information", {"answer": "You could ask"}),
-    "fr": ("d'après les notes du musée sur", "informations pratiques",
-           {"answer": "Vous pouvez demander"}),
-    "es": ("según las notas del museo sobre", "información práctica",
-           {"answer": "Puede preguntar"}),
-}
-
-
 def show_answer(answer: Answer, pack: Pack) -> None:
     if answer.notice:
         print(answer.notice)
     print(answer.text)
     src = answer.source
     if answer.kind is AnswerKind.ANSWER:
-        notes, info, _ = _WORDING.get(answer.lang, _WORDING["en"])
         exhibit = pack.exhibit(src.exhibit_id) if src.exhibit_id else None
         if exhibit is not None:
             title, _ = pick(exhibit.title, answer.lang, pack.museum.default_language)
-            where = f"{notes} “{title}”"
+            where = translate(answer.lang, "from the museum's notes on “{title}”", title=title)
         else:
-            where = f"{info} ({src.faq_id})"
+            where = translate(answer.lang, "visitor information ({faq})", faq=src.faq_id)
         print(f"  — {where}, {src.detail} · {answer.confidence:.2f}")
     if answer.suggestions and answer.kind is AnswerKind.ANSWER:
-        label = _WORDING.get(answer.lang, _WORDING["en"])[2]["answer"]
-        print(f"  {label}{' :' if answer.lang == 'fr' else ':'}")
+        print("  " + translate(answer.lang, "You could ask:"))
     for s in answer.suggestions:
         print(f"    • {s.label}")
 
 
 def _explain(answerer: Any, question: str, lang: str, about: str | None) -> None:
     from kiosk.events import Question
+    from kiosk.qa.sources import WEIGHT_NAME
 
     ev = answerer.explain(Question(question, lang), about)
     a = ev.analysis
@@ -78,7 +69,7 @@ def _explain(answerer: Any, question: str, lang: str, about: str | None) -> None
     print(f"[explain] decision: {ev.decision.action} (none of them: {ev.none:.3f})")
     for i in order[:8]:
         c = ev.candidates[i]
-        print(f"[explain]   {ev.probabilities[i]:.3f} {c.kind:<8} {c.ref} {c.item}")
+        print(f"[explain]   {ev.probabilities[i]:.3f} {WEIGHT_NAME[c.kind]:<8} {c.ref} {c.item}")
 
 
 def _say(settings: Settings, answer: Answer, out: Path) -> None:

@@ -18,6 +18,7 @@ from kiosk.content import sync
 from kiosk.doctor import Check, Probe, run_checks
 from kiosk.engines import ENGINES, package_version
 from kiosk.errors import ModelError, SpeechError
+from kiosk.i18n import N_, translate
 from kiosk.models import ModelSpec, get_spec
 from kiosk.paths import DataDir
 from kiosk.ports import Microphone
@@ -32,9 +33,7 @@ MicTest = Callable[[OnLevel, threading.Event], None]
 PACKAGES = ("kivy", "onnxruntime", "onnxruntime-extensions", "faster-whisper", "vosk",
             "pyttsx3")
 """Packages whose installed versions the admin screen lists."""
-TEST_SENTENCE = {"en": "This is the kiosk's speaker test.",
-                 "fr": "Ceci est le test du haut-parleur de la borne.",
-                 "es": "Esta es la prueba del altavoz del quiosco."}
+TEST_SENTENCE = N_("This is the kiosk's speaker test.")
 
 
 @dataclass
@@ -172,7 +171,7 @@ def speaker_test(speaker: Any, language: Callable[[], str]) -> Callable[[], None
             raise SpeechError("speech is off in this kiosk (started without a speaker) — "
                               "restart it with speech on to test the speakers")
         lang = language()
-        speaker.say(TEST_SENTENCE.get(lang, TEST_SENTENCE["en"]), lang)
+        speaker.say(translate(lang, TEST_SENTENCE), lang)
     return run
 
 

@@ -24,8 +24,8 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kivy.uix.widget import Widget
 
 from kiosk.content.model import Exhibit
+from kiosk.i18n import translate
 from kiosk.systemd import Notifier
-from kiosk.ui import strings
 from kiosk.ui.admin import AdminActions
 from kiosk.ui.blanking import Blanker, DisplayPower
 from kiosk.ui.controller import Controller, View
@@ -89,8 +89,9 @@ class KioskApp(App):
         self._stopped = False
 
     # -- kv helpers ---------------------------------------------------------------------------
-    def t(self, key: str, lang: str) -> str:
-        return strings.text(lang, key)
+    def t(self, message: str, lang: str) -> str:
+        """``message`` (English, the catalogs' id) in ``lang``: kv rules call it."""
+        return translate(lang, message)
 
     def image_path(self, exhibit: Exhibit) -> str:
         root = self.controller.root or self.images

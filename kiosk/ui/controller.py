@@ -34,6 +34,7 @@ from kiosk.events import (
     SpeakingDone,
     SpeakingStarted,
 )
+from kiosk.i18n import N_
 from kiosk.pipeline import Pipeline
 from kiosk.ports import Answerer, Microphone, VoiceActivity
 
@@ -51,6 +52,28 @@ class Screen(StrEnum):
     BROWSE = "browse"
     EXHIBIT = "exhibit"
     ADMIN = "admin"
+
+
+class Notice(StrEnum):
+    """A calm one-line message over a screen; ``message`` is its English text (the catalogs' id)."""
+
+    NONE = ""
+    HEARD_NOTHING = "heard_nothing"
+    FAULT = "fault"
+    FAULT_SPEAK = "fault_speak"
+
+    @property
+    def message(self) -> str:
+        return NOTICES[self]
+
+
+NOTICES = {
+    Notice.NONE: "",
+    Notice.HEARD_NOTHING: N_("I didn't hear a question. Tap and ask again, or browse the works."),
+    Notice.FAULT: N_("Sorry, I can't listen right now. You can still browse the works; "
+                     "listening will be back in a moment."),
+    Notice.FAULT_SPEAK: N_("Sorry, I can't speak right now; the answer is on the screen."),
+}
 
 
 @dataclass(frozen=True)
@@ -79,8 +102,8 @@ class View:
     """The kiosk is talking."""
     exhibit_id: str | None = None
     """The work whose page is open (browse)."""
-    notice: str = ""
-    """A calm one-line message key of ``strings`` (heard nothing, fault), or ''."""
+    notice: Notice = Notice.NONE
+    """A calm one-line message (heard nothing, a fault), or none."""
     large_text: bool = False
     """Accessibility: larger text."""
     high_contrast: bool = False
@@ -176,7 +199,7 @@ class Controller:
     def choose_language(self, lang: str) -> None:
         self.touch()
         self.pipeline.session.language = lang
-        self._set(lang=lang, notice="")
+        self._set(lang=lang, notice=Notice.NONE)
 
     def talk(self) -> None:
         """Tap-to-talk: listen for one question, answer it and say it."""
@@ -184,7 +207,8 @@ class Controller:
         if self.listen is None:
             return
         self._stop_turn()
-        self._set(screen=Screen.LISTENING, partial="", level=0.0, notice="", thinking=False)
+        self._set(screen=Screen.LISTENING, partial="", level=0.0, notice=Notice.NONE,
+                  thinking=False)
         lang = self._view.lang
         self._submit(lambda: self._voice_turn(lang))
 
@@ -192,7 +216,7 @@ class Controller:
         """A tapped question (suggestion, exhibit page, clarify choice)."""
         self.touch()
         self._stop_turn()
-        self._set(question=question, thinking=True, notice="")
+        self._set(question=question, thinking=True, notice=Notice.NONE)
         lang = self._view.lang
         self._submit(lambda: self._text_turn(question, lang, about))
 
@@ -218,18 +242,18 @@ class Controller:
     def browse(self) -> None:
         self.touch()
         self._stop_turn()
-        self._set(screen=Screen.BROWSE, notice="")
+        self._set(screen=Screen.BROWSE, notice=Notice.NONE)
 
     def open_exhibit(self, exhibit_id: str) -> None:
         self.touch()
         self.pipeline.session.current_exhibit = exhibit_id
-        self._set(screen=Screen.EXHIBIT, exhibit_id=exhibit_id, notice="")
+        self._set(screen=Screen.EXHIBIT, exhibit_id=exhibit_id, notice=Notice.NONE)
 
     def home(self) -> None:
         """Back to the attract screen, keeping the visit (language, subject)."""
         self.touch()
         self._stop_turn()
-        self._set(screen=Screen.ATTRACT, notice="", speaking=False)
+        self._set(screen=Screen.ATTRACT, notice=Notice.NONE, speaking=False)
 
     def admin(self) -> None:
         self.touch()
@@ -347,7 +371,7 @@ class Controller:
             try:
                 job()
             except SpeechError as exc:
-                self._fault(str(exc), "fault_speak")
+                self._fault(str(exc), Notice.FAULT_SPEAK)
             except KioskError as exc:
                 self._fault(str(exc))
             except Exception as exc:  # a failing stage must not end the kiosk  # noqa: BLE001
@@ -371,7 +395,7 @@ class Controller:
         if self._running == self._turn:  # not if the visitor moved on meanwhile
             self.pipeline.speak(answer)
 
-    def _fault(self, message: str, notice: str = "fault") -> None:
+    def _fault(self, message: str, notice: Notice = Notice.FAULT) -> None:
         self.errors.append((time.time(), message))
         log.warning("stage failed: %s", message)
         if self._running != self._turn:
@@ -412,7 +436,7 @@ class Controller:
                 self._set(speaking=False, said=len(view.spoken) if finished else view.said)
             case HeardNothing():
                 self._set(screen=Screen.ATTRACT if self._view.answer is None
-                          else _screen_for(self._view.answer), notice="heard_nothing",
+                          else _screen_for(self._view.answer), notice=Notice.HEARD_NOTHING,
                           partial="")
 
     def _set(self, **changes: object) -> None:

@@ -8,8 +8,8 @@ from kivy.utils import escape_markup, get_hex_from_color
 
 from kiosk.content.model import Exhibit, pick
 from kiosk.events import Answer, SourceKind, Suggestion
-from kiosk.ui import strings
-from kiosk.ui.controller import View
+from kiosk.i18n import translate
+from kiosk.ui.controller import Notice, View
 from kiosk.ui.screens import KioskScreen
 from kiosk.ui.widgets import KioskButton
 
@@ -31,11 +31,11 @@ def captioned(view: View, said_colour: str) -> str:
 def source_line(answer: Answer, exhibit: Exhibit | None, lang: str) -> str:
     """Where the answer comes from, in the visitor's words."""
     if answer.source.kind is SourceKind.FAQ:
-        return strings.text(lang, "from_faq")
+        return translate(lang, "From the museum's practical information")
     if exhibit is not None:
         title, _ = pick(exhibit.title, lang, "en")
-        return strings.text(lang, "from_notes", title=title)
-    return strings.text(lang, "from_museum")
+        return translate(lang, "From the museum's notes on {title}", title=title)
+    return translate(lang, "From the museum")
 
 
 def exhibit_meta(exhibit: Exhibit, lang: str) -> str:
@@ -43,7 +43,7 @@ def exhibit_meta(exhibit: Exhibit, lang: str) -> str:
     parts = [pick(exhibit.artist, lang, "en")[0], pick(exhibit.date, lang, "en")[0]]
     room = pick(exhibit.room, lang, "en")[0]
     if room:  # "7" → "Room 7"; a name the curators wrote in full ("Salle 7") stays as is
-        parts.append(room if " " in room.strip() else strings.text(lang, "room", room=room))
+        parts.append(room if " " in room.strip() else translate(lang, "Room {room}", room=room))
     return " · ".join(p for p in parts if p)
 
 
@@ -83,12 +83,12 @@ class AnswerScreen(KioskScreen):
         exhibit = self.controller.pack.exhibit(answer.exhibit_id) if answer.exhibit_id else None
         self.text = captioned(view, get_hex_from_color(self.kiosk.theme.accent))
         self.speaking = view.speaking
-        self.notice = strings.text(lang, view.notice) if view.notice else answer.notice
+        self.notice = translate(lang, Notice(view.notice).message) if view.notice else answer.notice
         if answer is self._answer:
             return
         self._answer = answer
-        self.asked = strings.text(lang, "you_asked", question=view.question) if view.question \
-            else ""
+        self.asked = translate(lang, "You asked: “{question}”", question=view.question) \
+            if view.question else ""
         self.title = pick(exhibit.title, lang, "en")[0] if exhibit else ""
         self.meta = exhibit_meta(exhibit, lang) if exhibit else ""
         self.image = self.kiosk.image_path(exhibit) if exhibit else ""

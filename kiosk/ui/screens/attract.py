@@ -8,8 +8,8 @@ from typing import Any
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 
-from kiosk.ui import strings
-from kiosk.ui.controller import View
+from kiosk.i18n import N_, language_name, translate
+from kiosk.ui.controller import Notice, View
 from kiosk.ui.screens import KioskScreen
 from kiosk.ui.widgets import KioskButton
 
@@ -35,13 +35,13 @@ class AttractScreen(KioskScreen):
     def show(self, view: View) -> None:
         pack = self.controller.pack
         self.museum = pack.museum.name.get(view.lang) or next(iter(pack.museum.name.values()), "")
-        self.notice = strings.text(view.lang, view.notice) if view.notice else ""
+        self.notice = translate(view.lang, Notice(view.notice).message) if view.notice else ""
         if view.generation != self._generation or view.lang != self._lang:
             self._generation, self._lang = view.generation, view.lang
             self._languages = list(pack.museum.languages)
             self._build_languages(view.lang)
             self._shown = -1
-            self.invite = strings.text(view.lang, self._invite_key())
+            self.invite = translate(view.lang, self._invitation())
         self._place_talk(self.kiosk.voice)
         self.ids.prefs.large_text = view.large_text
         self.ids.prefs.high_contrast = view.high_contrast
@@ -62,7 +62,7 @@ class AttractScreen(KioskScreen):
         row = self.ids.languages
         row.clear_widgets()
         for lang in self._languages:
-            button = KioskButton(text=strings.language_name(lang), selected=lang == current)
+            button = KioskButton(text=language_name(lang), selected=lang == current)
             button.bind(on_release=lambda _b, lang=lang: self.controller.choose_language(lang))
             row.add_widget(button)
 
@@ -80,8 +80,9 @@ class AttractScreen(KioskScreen):
         if not self._languages:
             return
         self._shown = (self._shown + 1) % len(self._languages)
-        self.invite = strings.text(self._languages[self._shown], self._invite_key())
+        self.invite = translate(self._languages[self._shown], self._invitation())
 
-    def _invite_key(self) -> str:
+    def _invitation(self) -> str:
         """Without a microphone the invitation does not ask for a question."""
-        return "invite" if self.kiosk.voice else "invite_touch"
+        return N_("Ask me about the works in this room") if self.kiosk.voice \
+            else N_("Discover the works in this room")

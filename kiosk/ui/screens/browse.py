@@ -9,7 +9,7 @@ from kivy.properties import StringProperty
 from kivy.utils import escape_markup
 
 from kiosk.content.model import pick
-from kiosk.ui import strings
+from kiosk.i18n import translate
 from kiosk.ui.controller import View
 from kiosk.ui.screens import KioskScreen
 from kiosk.ui.screens.answer import exhibit_meta
@@ -79,4 +79,4 @@ class ExhibitScreen(KioskScreen):
         self.ids.scroll.scroll_y = 1
 
     def questions_heading(self, lang: str) -> str:
-        return strings.text(lang, "questions")
+        return translate(lang, "Questions you can ask")

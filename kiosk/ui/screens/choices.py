@@ -7,14 +7,16 @@ from kivy.properties import StringProperty
 from kivy.utils import escape_markup
 
 from kiosk.events import Answer
-from kiosk.ui import strings
-from kiosk.ui.controller import View
+from kiosk.i18n import N_, translate
+from kiosk.ui.controller import Notice, View
 from kiosk.ui.screens import KioskScreen
 from kiosk.ui.screens.answer import suggestion_buttons
 
 
 class ChoicesScreen(KioskScreen):
-    heading_key = "did_you_mean"
+    heading_message = N_("Did you mean…?")
+    offers_instead = False
+    """An honest "I don't know" leads its suggestions with "I can tell you about:"."""
     heading = StringProperty("")
     text = StringProperty("")
     asked = StringProperty("")
@@ -29,22 +31,23 @@ class ChoicesScreen(KioskScreen):
         answer = view.answer
         if answer is None:
             return
-        self.notice = strings.text(view.lang, view.notice) if view.notice else ""
+        self.notice = translate(view.lang, Notice(view.notice).message) if view.notice else ""
         if answer is self._answer:
             return
         self._answer = answer
-        self.heading = strings.text(view.lang, self.heading_key)
+        self.heading = translate(view.lang, self.heading_message)
         self.text = escape_markup(answer.text)
-        self.asked = strings.text(view.lang, "you_asked", question=view.question) \
+        self.asked = translate(view.lang, "You asked: “{question}”", question=view.question) \
             if view.question else ""
-        self.lead = strings.text(view.lang, "instead") \
-            if self.heading_key == "unknown_title" and answer.suggestions else ""
+        self.lead = translate(view.lang, "I can tell you about:") \
+            if self.offers_instead and answer.suggestions else ""
         suggestion_buttons(self.ids.choices, answer.suggestions, self.controller)
 
 
 class ClarifyScreen(ChoicesScreen):
-    heading_key = "did_you_mean"
+    heading_message = N_("Did you mean…?")
 
 
 class UnknownScreen(ChoicesScreen):
-    heading_key = "unknown_title"
+    heading_message = N_("I don't know that one")
+    offers_instead = True

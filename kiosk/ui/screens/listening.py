@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
-from kiosk.ui import strings
+from kiosk.i18n import N_, translate
 from kiosk.ui.controller import View
 from kiosk.ui.screens import KioskScreen
 
@@ -19,4 +19,5 @@ class ListeningScreen(KioskScreen):
         self.level = view.level
         self.partial = f"“{view.partial}”" if view.partial else ""
         self.thinking = view.thinking
-        self.status = strings.text(view.lang, "thinking" if view.thinking else "speak_now")
+        self.status = translate(view.lang, N_("Let me look…") if view.thinking
+                                else N_("Ask your question now"))
