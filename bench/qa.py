@@ -27,7 +27,7 @@ from pathlib import Path
 from kiosk.content import bundle as bundles
 from kiosk.content.model import Pack, pick
 from kiosk.evaluation import EvalQuestion
-from kiosk.events import AnswerKind, Question
+from kiosk.events import AnswerKind, Question, SourceKind
 from kiosk.paths import DataDir, resolve_data_dir
 from kiosk.ports import Encoder
 from kiosk.qa.answerer import encoder_key
@@ -351,7 +351,7 @@ def passage_row(bench: Bench, name: str, path: Path, questions: list[EvalQuestio
         right.append(is_answer and answer.source.ref == item.expect)
         holds.append(is_answer and any(folded(a) in folded(answer.text) for a in accepted))
         ev = answerer.explain(question)
-        quotes = [i for i, c in enumerate(ev.candidates) if c.kind == "sentence"]
+        quotes = [i for i, c in enumerate(ev.candidates) if c.kind is SourceKind.DESCRIPTION]
         best = max(quotes, key=lambda i: ev.probabilities[i]) if quotes else None
         ranked.append(best is not None and ev.candidates[best].ref == item.expect)
         quoted = answerer.reply_for(ev.candidates[best], item.lang).text if best is not None \

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kiosk.content.loader import read_pack
-from kiosk.events import Question
+from kiosk.events import Question, SourceKind
 from kiosk.qa.answerer import KioskAnswerer
 from kiosk.qa.cues import Cues
 from kiosk.qa.index import build_units, encode_units
@@ -22,38 +22,39 @@ from kiosk.testing import HashingEncoder
 from tests.packs import make_pack
 
 T = Thresholds(answer=0.5, clarify=0.3)
+FACT, QA, FAQ, DESCRIPTION = SourceKind.FACT, SourceKind.QA, SourceKind.FAQ, SourceKind.DESCRIPTION
 
 
-def cand(kind: str, ref: str, item: int | str = 0) -> Candidate:
+def cand(kind: SourceKind, ref: str, item: int | str = 0) -> Candidate:
     return Candidate(kind, ref, item)
 
 
 def test_a_clear_best_is_answered() -> None:
-    cands = [cand("fact", "a", "artist"), cand("sentence", "a", 2), cand("faq", "toilets")]
+    cands = [cand(FACT, "a", "artist"), cand(DESCRIPTION, "a", 2), cand(FAQ, "toilets")]
     d = decide(cands, np.array([0.7, 0.1, 0.05]), T)
     assert (d.action, d.best, d.probability) == (ANSWER, 0, 0.7)
 
 
 def test_two_likely_works_ask_which_one() -> None:
-    cands = [cand("fact", "a", "date"), cand("fact", "b", "date"), cand("sentence", "a", 1)]
+    cands = [cand(FACT, "a", "date"), cand(FACT, "b", "date"), cand(DESCRIPTION, "a", 1)]
     d = decide(cands, np.array([0.35, 0.4, 0.05]), T)
     assert d.action == CLARIFY and d.works == ("b", "a")
 
 
 def test_practical_entries_are_not_works_to_choose_between() -> None:
-    cands = [cand("faq", "toilets"), cand("faq", "cafe")]
+    cands = [cand(FAQ, "toilets"), cand(FAQ, "cafe")]
     assert decide(cands, np.array([0.45, 0.4]), T).action == DECLINE
 
 
 def test_nothing_likely_enough_is_declined() -> None:
-    cands = [cand("qa", "a", 0), cand("sentence", "b", 3)]
+    cands = [cand(QA, "a", 0), cand(DESCRIPTION, "b", 3)]
     assert decide(cands, np.array([0.3, 0.2]), T).action == DECLINE
     assert decide([], np.zeros(0), T).action == DECLINE
 
 
 def test_work_mass_sums_a_works_candidates() -> None:
     """Several candidates about one work are one work, not a reason to ask 'which one?'."""
-    cands = [cand("fact", "a", "artist"), cand("qa", "a", 0), cand("sentence", "b", 0)]
+    cands = [cand(FACT, "a", "artist"), cand(QA, "a", 0), cand(DESCRIPTION, "b", 0)]
     d = decide(cands, np.array([0.55, 0.3, 0.1]), T)
     assert d.action == ANSWER and d.best == 0
 
@@ -70,13 +71,14 @@ def answerer(tmp_path: Path, hashing_weights: Any) -> KioskAnswerer:
 def test_sources_propose_every_kind_with_finite_features(answerer: KioskAnswerer) -> None:
     ev = answerer.explain(Question("who painted the milkmaid", "en"))
     kinds = {(c.kind, c.ref) for c in ev.candidates}
-    assert ("fact", "the-milkmaid") in kinds and ("sentence", "the-milkmaid") in kinds
-    assert ("faq", "toilets") in kinds
+    assert (SourceKind.FACT, "the-milkmaid") in kinds
+    assert (SourceKind.DESCRIPTION, "the-milkmaid") in kinds
+    assert (SourceKind.FAQ, "toilets") in kinds
     names = feature_names(["hashing"])
     for c in ev.candidates:
         assert c.features.shape == (len(names),) and np.isfinite(c.features).all()
     named = names.index("named")
-    facts = [c for c in ev.candidates if c.kind == "fact" and c.ref == "the-milkmaid"]
+    facts = [c for c in ev.candidates if c.kind is SourceKind.FACT and c.ref == "the-milkmaid"]
     assert {c.item for c in facts} >= {"artist", "date", "medium", "room", "title"}
     assert all(c.features[named] == 1.0 for c in facts)
     assert abs(float(ev.probabilities.sum()) + ev.none - 1.0) < 1e-9

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bench.packs import write_passage_packs
-from kiosk.events import AnswerKind, Question
+from kiosk.events import AnswerKind, Question, SourceKind
 from kiosk.qa.answerer import KioskAnswerer
 from kiosk.runtime import open_content
 
@@ -31,7 +31,7 @@ def scores(tmp_path_factory: pytest.TempPathFactory, shared_eval: Path,
             ev = answerer.explain(question)
             best = max((p, i) for i, (c, p) in enumerate(
                 zip(ev.candidates, ev.probabilities.tolist(), strict=True))
-                if c.kind == "sentence")[1]
+                if c.kind is SourceKind.DESCRIPTION)[1]
             top += ev.candidates[best].ref == item.expect  # the likeliest sentence's passage
             if answer.kind is AnswerKind.ANSWER:
                 answered += 1

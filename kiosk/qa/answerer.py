@@ -18,7 +18,7 @@ import numpy as np
 
 from kiosk.content.model import Exhibit, Pack
 from kiosk.errors import ModelError
-from kiosk.events import Answer, Question
+from kiosk.events import Answer, Question, SourceKind
 from kiosk.ports import Encoder, Vectors
 from kiosk.qa.analysis import Analysis, Reader, Space, known_words
 from kiosk.qa.encoder import split
@@ -124,7 +124,7 @@ class KioskAnswerer:
         intents = ev.analysis.intents[0]
         if intents.get(GREETING, 0.0) >= REPLY_MATCH and self._top_intent(intents) == GREETING:
             return self.replies.greet(lang, self._top_exhibits(on_view), intents[GREETING])
-        target = about or next((c.ref for c in ev.candidates if c.kind != "faq"
+        target = about or next((c.ref for c in ev.candidates if c.kind is not SourceKind.FAQ
                                 and ev.analysis.subject(c.ref).named >= self.settings.name_match),
                                None)
         # what the kiosk does know, first: the works the question names by artist or in part
@@ -154,11 +154,11 @@ class KioskAnswerer:
     # -- helpers -------------------------------------------------------------------------------
 
     def _reply(self, c: Candidate, lang: str, probability: float) -> Answer:
-        if c.kind == "fact":
+        if c.kind is SourceKind.FACT:
             return self.replies.fact(lang, self.exhibits[c.ref], str(c.item), probability)
-        if c.kind == "qa":
+        if c.kind is SourceKind.QA:
             return self.replies.qa(lang, self.exhibits[c.ref], int(c.item), probability)
-        if c.kind == "faq":
+        if c.kind is SourceKind.FAQ:
             return self.replies.faq(lang, c.ref, probability)
         return self.replies.sentence(lang, self.exhibits[c.ref], int(c.item), c.lang,
                                      probability)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kiosk.events import SourceKind
 from kiosk.qa.sources import Candidate
 
 ANSWER = "answer"
@@ -49,8 +50,9 @@ class Decision:
 
 def decide(candidates: list[Candidate], probs: np.ndarray, t: Thresholds) -> Decision:
     """The decision on a question's candidates."""
-    return decide_works([c.ref if c.kind != "faq" else "" for c in candidates], probs, t,
-                        {c.ref: c.priority for c in candidates if c.kind != "faq"})
+    return decide_works([c.ref if c.kind is not SourceKind.FAQ else "" for c in candidates],
+                        probs, t,
+                        {c.ref: c.priority for c in candidates if c.kind is not SourceKind.FAQ})
 
 
 def decide_works(works: Sequence[str], probs: np.ndarray, t: Thresholds,

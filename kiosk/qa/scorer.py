@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from kiosk.errors import ModelError
-from kiosk.qa.sources import Candidate
+from kiosk.events import SourceKind
+from kiosk.qa.sources import WEIGHT_NAME, Candidate
 
 BIAS_KEYS = ("fact:artist", "fact:date", "fact:medium", "fact:room", "fact:size", "fact:title",
              "fact:about", "qa", "faq", "sentence")
@@ -37,7 +38,7 @@ def offsets(priorities: list[float] | np.ndarray) -> np.ndarray:
 
 
 def bias_key(c: Candidate) -> str:
-    return f"fact:{c.item}" if c.kind == "fact" else c.kind
+    return f"fact:{c.item}" if c.kind is SourceKind.FACT else WEIGHT_NAME[c.kind]
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,11 @@
 
 Four sources each propose candidates for a read question (``kiosk/qa/analysis.py``):
 
-- ``fact``: a field of a work the question may be about (artist, date, medium, room, size,
-  title), or its description's opening (``about``), said in the kiosk's own sentence;
-- ``qa``: a curated question and answer of a work;
-- ``faq``: a practical entry of the museum;
-- ``sentence``: one whole sentence of a work's description, quoted.
+- ``SourceKind.FACT``: a field of a work the question may be about (artist, date, medium,
+  room, size, title), or its description's opening (``about``), said in the kiosk's own sentence;
+- ``SourceKind.QA``: a curated question and answer of a work;
+- ``SourceKind.FAQ``: a practical entry of the museum;
+- ``SourceKind.DESCRIPTION``: one whole sentence of a work's description, quoted.
 
 Each candidate carries one row of features (``FEATURES``); the scorer (``kiosk/qa/scorer.py``)
 weighs them. No source decides anything.
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kiosk.content.model import Exhibit, Pack, pick
+from kiosk.events import SourceKind
 from kiosk.qa.analysis import Analysis, Space
 from kiosk.qa.cues import FACT_ASKS, Cues
 from kiosk.qa.index import Unit
@@ -26,7 +27,9 @@ from kiosk.qa.intents import FACTS, FIELD_OF, GREETING, OUT_OF_SCOPE, UNSUPPORTE
 from kiosk.qa.lexical import Lexicon
 from kiosk.qa.text import content_words, sentences, stem
 
-KINDS = ("fact", "qa", "faq", "sentence")
+WEIGHT_NAME = {SourceKind.FACT: "fact", SourceKind.QA: "qa", SourceKind.FAQ: "faq",
+               SourceKind.DESCRIPTION: "sentence"}
+"""Each kind's name in the scorer's weight files (``kiosk/qa/weights/*.json``)."""
 PER_ENCODER = ("sim", "sim_masked", "gap", "work_gap", "answer", "title", "title_gap", "oos",
                "unsupported", "greeting")
 """Features computed once per encoder (similarities)."""
@@ -47,8 +50,8 @@ def feature_names(keys: list[str]) -> list[str]:
 class Candidate:
     """One possible reply and its evidence."""
 
-    kind: str
-    """fact | qa | faq | sentence."""
+    kind: SourceKind
+    """A field, a curated Q&A, a practical entry, or a sentence of a description."""
     ref: str
     """The exhibit or FAQ id."""
     item: int | str
@@ -65,9 +68,9 @@ class Candidate:
     @property
     def group(self) -> str:
         """The scorer's weight group: facts share one, ``about`` and ``title`` their own."""
-        if self.kind == "fact" and self.item in ("about", "title"):
+        if self.kind is SourceKind.FACT and self.item in ("about", "title"):
             return f"fact:{self.item}"
-        return self.kind
+        return WEIGHT_NAME[self.kind]
 
 
 class Sources:
@@ -83,11 +86,12 @@ class Sources:
         self.sentence_rows = np.flatnonzero(kinds == "sentence")
         self.sentence_lexicon = Lexicon([[(u.text, u.lang)] for u in units])
         self.group_rows = np.flatnonzero((kinds == "qa") | (kinds == "faq"))
-        keys = [(u.kind, u.ref, u.item) for u in (units[r] for r in self.group_rows)]
+        keys = [(SourceKind(u.kind), u.ref, u.item) for u in (units[r] for r in self.group_rows)]
         # the phrasings of one entry are adjacent: each run of equal keys is one entry
         self.group_starts = np.array(
             [i for i, key in enumerate(keys) if i == 0 or keys[i - 1] != key], dtype=np.int64)
-        self.groups: list[tuple[str, str, int]] = [keys[i] for i in self.group_starts.tolist()]
+        self.groups: list[tuple[SourceKind, str, int]] = [
+            keys[i] for i in self.group_starts.tolist()]
         self.group_lexicon = Lexicon([self._entry_texts(key) for key in self.groups])
         self.answer_rows = [[r for r in np.flatnonzero(kinds == "answer").tolist()
                              if (units[r].ref, units[r].item) == (ref, item)]
@@ -108,10 +112,10 @@ class Sources:
         self.asking = {name: generic | {stem(w) for text in table["intent"][name]["examples"]
                                         for w in content_words(text)} for name in FACTS}
 
-    def _entry_texts(self, key: tuple[str, str, int]) -> list[tuple[str, str]]:
+    def _entry_texts(self, key: tuple[SourceKind, str, int]) -> list[tuple[str, str]]:
         """The phrasings of a curated Q&A or FAQ entry, with their languages."""
         kind, ref, item = key
-        entry = self.exhibits[ref].qa[item] if kind == "qa" else \
+        entry = self.exhibits[ref].qa[item] if kind is SourceKind.QA else \
             next(f for f in self.pack.faq if f.id == ref)
         return [(q, lang) for lang, qs in entry.questions.items() for q in qs]
 
@@ -144,7 +148,7 @@ class Sources:
                 if value:
                     fact_lex, fact_rest = self.sentence_lexicon.explained(
                         terms, {stem(w) for w in content_words(value)} | self.asking[name])
-                    rows.append(_Row("fact", ref, name, "",
+                    rows.append(_Row(SourceKind.FACT, ref, name, "",
                                      [(full.get(name, 0.0), masked.get(name, 0.0))
                                       for full, masked in q.intent_parts], fact_lex,
                                      fact_rest, float(bool(asked) and FACT_ASKS.get(name) == asked),
@@ -153,10 +157,10 @@ class Sources:
             per_group = [np.stack([np.maximum.reduceat(b[self.group_rows, k], self.group_starts)
                                    for k in (0, 1)], axis=1) for b in both]
             chosen = {g for ref in subjects for g in self.groups_of.get(ref, [])}
-            chosen |= {g for g, (kind, _, _) in enumerate(self.groups) if kind == "faq"}
+            chosen |= {g for g, (kind, _, _) in enumerate(self.groups) if kind is SourceKind.FAQ}
             for best in per_group:
                 chosen |= set(np.argsort(-best.max(axis=1))[:POOL].tolist())
-            picked = np.array(sorted(g for g in chosen if self.groups[g][0] == "faq"
+            picked = np.array(sorted(g for g in chosen if self.groups[g][0] is SourceKind.FAQ
                                      or self.groups[g][1] in on_view), dtype=np.int64)
             group_terms = self.group_lexicon.terms(q.text, q.lang, q.mentions.matched)
             lex, rest = self.group_lexicon.overlap(group_terms, picked)
@@ -164,7 +168,7 @@ class Sources:
             lex_answer, _ = self.answer_lexicon.overlap(answer_terms, picked)
             for k, g in enumerate(picked.tolist()):
                 kind, ref, item = self.groups[g]
-                priority = self.exhibits[ref].priority if kind == "qa" else 0
+                priority = self.exhibits[ref].priority if kind is SourceKind.QA else 0
                 answer = self._entry_answer(kind, ref, item, q.lang)
                 arows = self.answer_rows[g]
                 rows.append(_Row(kind, ref, item, "",
@@ -184,15 +188,15 @@ class Sources:
             lex, rest = self.sentence_lexicon.overlap(terms, picked)
             for k, r in enumerate(picked.tolist()):
                 unit = self.units[r]
-                rows.append(_Row("sentence", unit.ref, unit.item, unit.lang,
+                rows.append(_Row(SourceKind.DESCRIPTION, unit.ref, unit.item, unit.lang,
                                  [(float(b[r, 0]), float(b[r, 1])) for b in both],
                                  float(lex[k]), float(rest[k]),
                                  float(self.cues.holds(asked, unit.text)),
                                  self.exhibits[unit.ref].priority))
         return self._featurize(q, rows)
 
-    def _entry_answer(self, kind: str, ref: str, item: int, lang: str) -> str:
-        entry = self.exhibits[ref].qa[item] if kind == "qa" else \
+    def _entry_answer(self, kind: SourceKind, ref: str, item: int, lang: str) -> str:
+        entry = self.exhibits[ref].qa[item] if kind is SourceKind.QA else \
             next(f for f in self.pack.faq if f.id == ref)
         return pick(entry.answer, lang, self.default)[0]
 
@@ -206,13 +210,13 @@ class Sources:
 
     def _featurize(self, q: Analysis, rows: list[_Row]) -> list[Candidate]:
         n_enc = len(self.spaces)
-        best_kind: dict[tuple[str, int], float] = {}
-        best_work: dict[tuple[str, str, int], float] = {}
+        best_kind: dict[tuple[SourceKind, int], float] = {}
+        best_work: dict[tuple[SourceKind, str, int], float] = {}
         best_lex: dict[tuple[str, str], float] = {}
         for row in rows:
-            family = "fact" if row.kind == "fact" else "text"
+            family = "fact" if row.kind is SourceKind.FACT else "text"
             best_lex[(row.ref, family)] = max(best_lex.get((row.ref, family), 0.0), row.lex)
-            if row.kind != "fact":
+            if row.kind is not SourceKind.FACT:
                 for e in range(n_enc):
                     top = max(row.sims[e])
                     best_kind[(row.kind, e)] = max(best_kind.get((row.kind, e), -1.0), top)
@@ -225,29 +229,29 @@ class Sources:
         out = []
         for row in rows:
             kind, ref, item, s = row.kind, row.ref, row.item, row.sims
-            sub = q.subject(ref if kind != "faq" else None)
+            sub = q.subject(ref if kind is not SourceKind.FAQ else None)
             values: list[float] = []
             for e in range(n_enc):
                 intents = q.intents[e]
                 top = max(s[e])
-                if kind == "fact":
+                if kind is SourceKind.FACT:
                     others = [intents.get(f, 0.0) for f in (*FACTS, UNSUPPORTED) if f != item]
                     gap = work_gap = top - max(others)
                 else:
                     gap = top - best_kind[(kind, e)]
                     work_gap = top - best_work[(kind, ref, e)]
-                if kind == "faq":  # evidence that a work, not the visit, is asked about
+                if kind is SourceKind.FAQ:  # evidence that a work, not the visit, is asked about
                     title, rival = _best_other(ranked_titles[e], None), 0.0
                 else:
                     title = sub.title[e] if sub.title else 0.0
                     rival = _best_other(ranked_titles[e], ref)
                 values += [s[e][0], s[e][1], gap, work_gap,
                            row.answer_sims[e] if row.answer_sims else 0.0,
-                           title, title - rival if kind != "faq" else 0.0,
+                           title, title - rival if kind is not SourceKind.FAQ else 0.0,
                            intents.get(OUT_OF_SCOPE, 0.0), intents.get(UNSUPPORTED, 0.0),
                            intents.get(GREETING, 0.0)]
-            other = _best_other(ranked_names, ref if kind != "faq" else None)
-            family = "fact" if kind == "fact" else "text"
+            other = _best_other(ranked_names, ref if kind is not SourceKind.FAQ else None)
+            family = "fact" if kind is SourceKind.FACT else "text"
             opposite = "text" if family == "fact" else "fact"
             values += [row.lex, min(row.rest, 3.0) / 3.0, row.lex - best_lex[(ref, family)],
                        best_lex.get((ref, opposite), 0.0), row.lex_answer, row.cue, sub.named,
@@ -262,7 +266,7 @@ class Sources:
 class _Row:
     """A candidate before its features are put together."""
 
-    kind: str
+    kind: SourceKind
     ref: str
     item: int | str
     lang: str

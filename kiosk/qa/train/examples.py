@@ -11,7 +11,7 @@ import numpy as np
 
 from kiosk.content.loader import read_pack
 from kiosk.evaluation import NONE, EvalQuestion
-from kiosk.events import AnswerKind, Question
+from kiosk.events import AnswerKind, Question, SourceKind
 from kiosk.ports import Encoder, Vectors
 from kiosk.qa.answerer import KioskAnswerer, encoder_key
 from kiosk.qa.encoder import FusedEncoder
@@ -107,7 +107,7 @@ def examples(answerer: KioskAnswerer, questions: list[EvalQuestion],
             np.array([GROUPS.index(c.group) for c in cands], dtype=np.int64),
             np.array([BIAS_KEYS.index(bias_key(c)) for c in cands], dtype=np.int64),
             np.array([answers(answerer, item, c) for c in cands], dtype=bool),
-            tuple("" if c.kind == "faq" else c.ref for c in cands),
+            tuple("" if c.kind is SourceKind.FAQ else c.ref for c in cands),
             offsets([c.priority for c in cands]),
             tuple(f"{c.kind}:{c.ref}:{c.item}" for c in cands)))
     return out
