@@ -1,6 +1,8 @@
 """The touchscreen's logic without a window: turns by touch and by voice, what each screen is
 given, calm faults and recovery, idle reset forgetting the visit, and new content taken
-between conversations only. Real answerer (real encoder) over the demo pack."""
+between conversations only. The real answerer over the demo pack, with the model-free encoder:
+the controller is under test here, not the answers (``tests/test_heldout.py`` has those). One
+test needs the real encoder's "which one?" over two works by one artist: it is marked ``models``."""
 
 from __future__ import annotations
 
@@ -19,15 +21,24 @@ from kiosk.runtime import open_content
 from kiosk.session import Session
 from kiosk.testing import (
     EnergyVad,
+    HashingEncoder,
     ManualClock,
     SamplesMicrophone,
     ScriptedRecognizer,
     WordSpeaker,
 )
 from kiosk.ui.controller import Controller, Screen, View
-from tests.conftest import DATA
+from tests.conftest import DATA, DEMO
 
-pytestmark = pytest.mark.models
+
+@pytest.fixture(scope="module")
+def hashed() -> HashingEncoder:
+    return HashingEncoder()
+
+
+@pytest.fixture(scope="module")
+def hashed_demo(hashed: HashingEncoder) -> Any:
+    return open_content(DEMO, hashed)
 
 
 def speech_burst() -> np.ndarray:
@@ -71,9 +82,9 @@ def made() -> Iterator[list[Controller]]:
         controller.close()
 
 
-def test_tapped_question_is_answered_shown_and_spoken_word_by_word(demo: Any, encoder: Any,
+def test_tapped_question_is_answered_shown_and_spoken_word_by_word(hashed_demo: Any, hashed: Any,
                                                                    made: list[Controller]) -> None:
-    controller, views, speaker = kiosk(demo, encoder)
+    controller, views, speaker = kiosk(hashed_demo, hashed)
     made.append(controller)
     controller.choose_language("en")
     controller.ask("Who painted the milkmaid?")
@@ -90,8 +101,8 @@ def test_tapped_question_is_answered_shown_and_spoken_word_by_word(demo: Any, en
 
 
 def test_voice_turn_shows_the_level_and_partial_words_then_the_answer(
-        demo: Any, encoder: Any, made: list[Controller]) -> None:
-    controller, views, _ = kiosk(demo, encoder, script=[("who painted the milkmaid", "en")])
+        hashed_demo: Any, hashed: Any, made: list[Controller]) -> None:
+    controller, views, _ = kiosk(hashed_demo, hashed, script=[("who painted the milkmaid", "en")])
     made.append(controller)
     controller.choose_language("en")
     controller.talk()
@@ -106,6 +117,7 @@ def test_voice_turn_shows_the_level_and_partial_words_then_the_answer(
     assert controller.view.answer.exhibit_id == "the-milkmaid"
 
 
+@pytest.mark.models
 def test_clarify_and_unknown_get_their_screens_and_choices(demo: Any, encoder: Any,
                                                            made: list[Controller]) -> None:
     controller, _, _ = kiosk(demo, encoder)
@@ -128,10 +140,10 @@ def test_clarify_and_unknown_get_their_screens_and_choices(demo: Any, encoder: A
     assert controller.view.answer.suggestions  # type: ignore[union-attr]
 
 
-def test_heard_nothing_is_a_calm_notice_on_the_attract_screen(demo: Any, encoder: Any,
+def test_heard_nothing_is_a_calm_notice_on_the_attract_screen(hashed_demo: Any, hashed: Any,
                                                               made: list[Controller]) -> None:
     silence = np.zeros(1600, np.float32)
-    controller, _, _ = kiosk(demo, encoder, mic_audio=silence)
+    controller, _, _ = kiosk(hashed_demo, hashed, mic_audio=silence)
     made.append(controller)
     controller.talk()
     settle(controller)
@@ -153,8 +165,8 @@ class FailingOnce:
 
 
 def test_a_failing_stage_is_a_calm_notice_logged_for_admin_and_the_next_turn_works(
-        demo: Any, encoder: Any, made: list[Controller]) -> None:
-    controller, _, _ = kiosk(demo, encoder, recognizer=FailingOnce())
+        hashed_demo: Any, hashed: Any, made: list[Controller]) -> None:
+    controller, _, _ = kiosk(hashed_demo, hashed, recognizer=FailingOnce())
     made.append(controller)
     controller.talk()
     settle(controller)
@@ -167,10 +179,10 @@ def test_a_failing_stage_is_a_calm_notice_logged_for_admin_and_the_next_turn_wor
     assert controller.view.screen is Screen.ANSWER
 
 
-def test_idle_reset_forgets_the_whole_visit(demo: Any, encoder: Any,
+def test_idle_reset_forgets_the_whole_visit(hashed_demo: Any, hashed: Any,
                                             made: list[Controller]) -> None:
     clock = ManualClock(1000.0)
-    controller, _, _ = kiosk(demo, encoder, clock=clock)
+    controller, _, _ = kiosk(hashed_demo, hashed, clock=clock)
     made.append(controller)
     controller.choose_language("es")
     controller.set_preference("large_text", True)
@@ -191,9 +203,10 @@ def test_idle_reset_forgets_the_whole_visit(demo: Any, encoder: Any,
     assert not controller.tick()  # nothing left to forget
 
 
-def test_a_turn_in_progress_is_not_idle(demo: Any, encoder: Any, made: list[Controller]) -> None:
+def test_a_turn_in_progress_is_not_idle(hashed_demo: Any, hashed: Any,
+                                        made: list[Controller]) -> None:
     clock = ManualClock(1000.0)
-    controller, _, speaker = kiosk(demo, encoder, clock=clock, word_s=0.05)
+    controller, _, speaker = kiosk(hashed_demo, hashed, clock=clock, word_s=0.05)
     made.append(controller)
     controller.ask("Who painted the milkmaid?")
     while not speaker.said:
@@ -204,18 +217,18 @@ def test_a_turn_in_progress_is_not_idle(demo: Any, encoder: Any, made: list[Cont
     assert controller.view.screen is Screen.ANSWER
 
 
-def test_new_content_waits_for_the_end_of_the_conversation(demo: Any, encoder: Any,
+def test_new_content_waits_for_the_end_of_the_conversation(hashed_demo: Any, hashed: Any,
                                                            made: list[Controller]) -> None:
     clock = ManualClock(1000.0)
-    controller, _, _ = kiosk(demo, encoder, clock=clock)
+    controller, _, _ = kiosk(hashed_demo, hashed, clock=clock)
     made.append(controller)
-    other = open_content(DATA / "packs" / "fr-en-small", encoder)
-    new_answerer = KioskAnswerer(other.pack, other.units, other.vectors, encoder)
+    other = open_content(DATA / "packs" / "fr-en-small", hashed)
+    new_answerer = KioskAnswerer(other.pack, other.units, other.vectors, hashed)
     controller.choose_language("en")
     controller.ask("Who painted the milkmaid?")
     settle(controller)
     controller.offer_content(new_answerer, other.pack, "v2")
-    assert controller.pack is demo.pack  # mid-conversation: nothing changes
+    assert controller.pack is hashed_demo.pack  # mid-conversation: nothing changes
     controller.ask("What is she making?")
     settle(controller)
     assert controller.view.answer.exhibit_id == "the-milkmaid"  # type: ignore[union-attr]
@@ -224,15 +237,16 @@ def test_new_content_waits_for_the_end_of_the_conversation(demo: Any, encoder: A
     assert controller.pack is other.pack and controller.pipeline.answerer is new_answerer
     assert controller.view.content == "v2" and controller.view.generation == 1
     # at rest, a new version is taken at once
-    controller.offer_content(KioskAnswerer(demo.pack, demo.units, demo.vectors, encoder),
+    demo = hashed_demo
+    controller.offer_content(KioskAnswerer(demo.pack, demo.units, demo.vectors, hashed),
                              demo.pack, "v3")
-    assert controller.pack is demo.pack and controller.view.content == "v3"
+    assert controller.pack is hashed_demo.pack and controller.view.content == "v3"
 
 
 def test_cancel_while_listening_returns_to_where_the_visitor_was(
-        demo: Any, encoder: Any, made: list[Controller]) -> None:
+        hashed_demo: Any, hashed: Any, made: list[Controller]) -> None:
     long_speech = np.concatenate([speech_burst()] * 8)
-    controller, _, _ = kiosk(demo, encoder, script=[("who painted the milkmaid", "en")],
+    controller, _, _ = kiosk(hashed_demo, hashed, script=[("who painted the milkmaid", "en")],
                              mic_audio=long_speech, realtime=True)
     made.append(controller)
     controller.talk()
