@@ -46,21 +46,21 @@ HEADER = {"project": "gallery kiosk", "domain": DOMAIN,
           "copyright_holder": "the gallery kiosk's authors", "msgid_bugs_address": ""}
 
 
-def extract() -> Catalog:
+def extract(package: Path = PACKAGE) -> Catalog:
     """Every marked message in ``kiosk/``, with where it is used (as a translator's comment)."""
     template = Catalog(**HEADER, fuzzy=False)
     for path, line, message, _comments, context in extract_from_dir(
-            PACKAGE, METHODS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)):
+            package, METHODS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)):
         if isinstance(message, str) and message:
             template.add(message, locations=[(f"kiosk/{path}", line)], context=context)
     return template
 
 
-def marked_in_python() -> dict[str, str]:
+def marked_in_python(package: Path = PACKAGE) -> dict[str, str]:
     """Every literal message a marked call holds in ``kiosk/**.py``, read by ``ast`` — which,
     unlike the extractor, also sees calls inside f-strings (where Babel misses them)."""
     found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in sorted(package.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
@@ -71,7 +71,7 @@ def marked_in_python() -> dict[str, str]:
             index = (spec or (1,))[0] - 1
             arg = node.args[index] if len(node.args) > index else None
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                found[arg.value] = f"{path.relative_to(ROOT)}:{node.lineno}"
+                found[arg.value] = f"{shown(path)}:{node.lineno}"
     return found
 
 

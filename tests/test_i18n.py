@@ -74,3 +74,14 @@ def test_placeholders() -> None:
     assert placeholders("From the museum's notes on {title}") == {"title"}
     assert placeholders("{title} — {value}.") == {"title", "value"}
     assert placeholders("Stop") == frozenset()
+
+
+def test_a_message_inside_an_f_string_is_caught(tmp_path: Path) -> None:
+    """Babel's extractor misses a marked call inside an f-string; the check reads the code's
+    syntax tree too, so such a message cannot silently stay in English."""
+    (tmp_path / "screen.py").write_text(
+        'print(f"  {translate(lang, \'You could ask:\')}")\nprint(translate(lang, "Back"))\n'
+        'label = N_("Stop")\n', encoding="utf-8")
+    extracted = {str(m.id) for m in strings.extract(tmp_path) if m.id}
+    assert extracted == {"Back", "Stop"}
+    assert set(strings.marked_in_python(tmp_path)) == {"You could ask:", "Back", "Stop"}
