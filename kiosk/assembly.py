@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from kiosk.paths import DataDir
 from kiosk.ports import Encoder, Recognizer, Speaker, VoiceActivity
-from kiosk.runtime import Content, default_content, open_answerer
+from kiosk.runtime import Content, open_answerer
 from kiosk.session import Session
 from kiosk.settings import Settings
 
@@ -143,8 +143,8 @@ def assemble(settings: Settings, data: DataDir, content: Path | None = None, *,
     The encoder is loaded unless given (tests share one). ``insights`` opens the log only when
     ``[insights] enabled``. ``today`` fixes the date works are on view (the doctor's clock).
     """
-    path = content or default_content(data)
-    answerer, opened = open_answerer(settings, data, path, today=today, encoder=encoder)
+    answerer, opened, path = open_answerer(settings, data, content, today=today,
+                                           encoder=encoder)
     kiosk = Kiosk(settings, data, opened, answerer, path.resolve(), installed=content is None)
     try:
         if recognizer:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 from kiosk import __version__
 from kiosk.commands.common import data_dir, read_settings
-from kiosk.errors import KioskError
+from kiosk.errors import KioskError, shown
 from kiosk.settings import describe
 
 
@@ -32,6 +33,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                             "/etc/kiosk/settings.toml)")
     group.add_argument("--set", metavar="SECTION.NAME=VALUE", action="append",
                        default=argparse.SUPPRESS, help="override one setting (repeatable)")
+    group.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="on an unexpected error, print its traceback too")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,6 +176,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 — the last guard: one line, never a traceback
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(f"kiosk: {unexpected(exc)}", file=sys.stderr)
+        return 2
+
+
+def unexpected(exc: BaseException) -> str:
+    """What went wrong that no check foresaw, in one line, with what to do."""
+    if isinstance(exc, MemoryError):
+        return "out of memory — the input is too large for this machine; make it smaller"
+    if isinstance(exc, OSError):
+        name = f" {shown(exc.filename)}" if exc.filename else ""
+        return (f"cannot use{name}: {exc.strerror or shown(exc)} — check that the path exists, "
+                "is of the right kind and is writable, and that the disk has room")
+    if isinstance(exc, RecursionError):
+        return "the input is nested too deeply — simplify it"
+    return (f"unexpected error ({type(exc).__name__}: {shown(exc)[:200]}) — run the command "
+            "again with --debug and report the traceback")
 
 
 VERBS = {"content": "content", "models": "models", "ask": "ask", "eval": "evaluate",

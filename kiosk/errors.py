@@ -16,6 +16,17 @@ are translated at the adapter boundary (``raise ... from exc``).
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: object) -> str:
+    """``text`` safe to print on one line of a terminal: control characters (a newline, an
+    ANSI escape, a right-to-left override) written as escapes, so that a file or museum name
+    cannot forge a line such as "kiosk: now serving bundle …"."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+
 
 class KioskError(Exception):
     """Base of every error the kiosk raises on purpose."""
@@ -27,7 +38,8 @@ class KioskError(Exception):
         self.message = message
 
     def __str__(self) -> str:
-        return self.message
+        """The message, its lines kept, every other control character escaped (``shown``)."""
+        return "\n".join(shown(line) for line in self.message.split("\n"))
 
 
 class SettingsError(KioskError):

@@ -7,12 +7,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kiosk.content import bundle as bundles
 from kiosk.content.loader import read_pack
 from kiosk.content.model import Pack
-from kiosk.errors import ContentError
+from kiosk.errors import ContentError, KioskError, shown
+from kiosk.events import Question
 from kiosk.paths import DataDir
 from kiosk.ports import Encoder, Vectors
 from kiosk.qa.answerer import KioskAnswerer
@@ -22,6 +23,7 @@ from kiosk.qa.vector_cache import VectorCache
 from kiosk.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def open_content(path: Path, encoder: Encoder,
     path = Path(path)
     if (path / bundles.MANIFEST).is_file():
         manifest = bundles.verify(path, encoder.model_id, encoder.sha256)
-        pack, units, vectors = bundles.load(path, manifest)
+        pack, units, vectors = bundles.load(path, manifest, checked=bundles.checked(path))
         return Content(pack, units, vectors, f"bundle {manifest['id'][:12]} ({path})",
                        manifest)
     if (path / "museum.yaml").is_file():
@@ -90,13 +92,80 @@ def default_content(data: DataDir) -> Path:
                        "or sync a bundle")
 
 
+def try_question(answerer: KioskAnswerer, pack: Pack) -> None:
+    """Ask one question as a visitor would (a work's title in the museum's language): raises
+    whatever a content that cannot answer raises."""
+    lang = pack.museum.default_language
+    title = next((e.title.get(lang) or next(iter(e.title.values()), "")
+                  for e in pack.exhibits), "")
+    answerer.answer(Question(title or "?", lang))
+
+
+def probe_content(path: Path, encoder: Encoder, settings: Settings) -> None:
+    """Open ``path`` exactly as the kiosk will (store, vectors, answerer) and ask one question;
+    ``kiosk content sync`` refuses a bundle this fails on."""
+    opened = open_content(path, encoder)
+    try_question(KioskAnswerer(opened.pack, opened.units, opened.vectors, encoder, settings.qa,
+                               room=settings.kiosk.room), opened.pack)
+
+
 def open_answerer(settings: Settings, data: DataDir, content: Path | None,
                   today: dt.date | None = None,
-                  encoder: Encoder | None = None) -> tuple[KioskAnswerer, Content]:
-    """The encoder (installed model) and the answerer over ``content``."""
+                  encoder: Encoder | None = None) -> tuple[KioskAnswerer, Content, Path]:
+    """The encoder (installed model) and the answerer over ``content``, and the folder it
+    came from. With no ``content``: the installed version — ``current``, or when that cannot
+    be opened or cannot answer, ``previous`` (said in one line), so that a kiosk always boots
+    on content that works."""
     encoder = encoder or load_encoders(data, settings.models.encoder, settings.models.threads)
-    opened = open_content(content or default_content(data), encoder,
-                          cache=VectorCache(data.vector_cache))
-    answerer = KioskAnswerer(opened.pack, opened.units, opened.vectors, encoder, settings.qa,
-                             today=today, room=settings.kiosk.room)
-    return answerer, opened
+    cache = VectorCache(data.vector_cache)
+
+    def answerer_over(path: Path) -> tuple[KioskAnswerer, Content]:
+        opened = open_content(path, encoder, cache=cache)
+        answerer = KioskAnswerer(opened.pack, opened.units, opened.vectors, encoder,
+                                 settings.qa, today=today, room=settings.kiosk.room)
+        return answerer, opened
+
+    if content is not None:
+        return (*_one_line(answerer_over, content), content)
+    first = default_content(data)
+    problems: list[str] = []
+    for folder in dict.fromkeys([first, *previous_folder(data)]):
+        try:
+            answerer, opened = _one_line(answerer_over, folder)
+            try_question(answerer, opened.pack)
+        except Exception as exc:  # noqa: BLE001 — any fault of the content: try the next
+            problems.append(f"{folder.name[:12]} does not open ({shown(exc)})")
+            continue
+        if problems:
+            log.warning("content: %s — serving the previous version %s instead; sync a good "
+                        "bundle again", problems[0], folder.name[:12])
+        return answerer, opened, folder
+    raise ContentError(f"no content version here opens: {problems[0]} — sync a good bundle "
+                       "with `kiosk content sync SRC`, or give --content PACK")
+
+
+def previous_folder(data: DataDir) -> list[Path]:
+    """The ``previous`` version's folder, when it is complete."""
+    link = data.versions / "previous"
+    try:
+        folder = link.resolve(strict=True)
+        bundles.verify(folder)
+    except (OSError, RuntimeError, ContentError):
+        return []
+    return [folder]
+
+
+def _one_line(open_fn: Callable[[Path], T], path: Path) -> T:
+    """``open_fn(path)``, anything unexpected it raises turned into one ContentError line."""
+    try:
+        return open_fn(path)
+    except KioskError:
+        raise
+    except MemoryError:
+        raise ContentError(f"{shown(path)} is too large to open (out of memory) — build it "
+                           "again with fewer or smaller works") from None
+    except Exception as exc:  # noqa: BLE001
+        log.debug("opening %s", path, exc_info=True)
+        raise ContentError(f"{shown(path)} does not open ({type(exc).__name__}: "
+                           f"{shown(exc)[:160]}) — build it again with `kiosk content build`"
+                           ) from None

@@ -3,6 +3,7 @@ the watcher the app polls, and `kiosk content sync|rollback|status`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -421,6 +422,11 @@ def test_cli_sync_status_rollback(data: DataDir, capsys: pytest.CaptureFixture[s
 
 # -- archives, distribution folders, boot check, watch --------------------------------------------
 
+def later(**delta: float) -> str:
+    """A build time after now (within the day a kiosk's clock may lag behind)."""
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def test_sync_from_an_archive_and_a_folder_of_bundles(data: DataDir, tmp_path: Path,
                                                       versions: list[tuple[Path, str]]) -> None:
     from kiosk.content.unpack import write_archive
@@ -432,13 +438,13 @@ def test_sync_from_an_archive_and_a_folder_of_bundles(data: DataDir, tmp_path: P
     assert sync(data, usb / "old.zip", *KEY).startswith(f"now serving bundle {id1[:12]}")
     newer = copy_of(src2, tmp_path)  # built in the same second as src1: say it is later
     manifest = json.loads((newer / "manifest.json").read_text())
-    manifest["created"] = "2100-01-01T00:00:00Z"
+    manifest["created"] = later(hours=1)
     (newer / "manifest.json").write_text(json.dumps(manifest))
     write_archive(newer, usb / "new.tar.gz")
     shutil.rmtree(newer)
     half = copy_of(src2, tmp_path)  # a newer bundle still arriving (no vectors yet)
     manifest = json.loads((half / "manifest.json").read_text())
-    manifest["created"] = "2999-01-01T00:00:00Z"
+    manifest["created"] = later(hours=2)
     (half / "manifest.json").write_text(json.dumps(manifest))
     (half / "vectors.npy").unlink()
     half.rename(usb / "arriving")

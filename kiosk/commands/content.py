@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from kiosk.commands.common import data_dir, read_settings
-from kiosk.errors import KioskError
+from kiosk.errors import KioskError, shown
 from kiosk.paths import DataDir
 from kiosk.settings import default_settings_path
+
+log = logging.getLogger(__name__)
 
 
 def _content_sync(args: argparse.Namespace, data: DataDir) -> int:
@@ -40,11 +44,31 @@ def _content_sync(args: argparse.Namespace, data: DataDir) -> int:
     trusted = keys.trusted_keys(settings.content.trusted_keys, base)
     limits = Limits.mb(settings.content.max_file_mb, settings.content.max_total_mb)
     seen: set[str] = set()
+    encoders: list[Any] = []
+
+    def probe(staged: Path) -> None:
+        """The staged bundle opened as the kiosk will, one question asked (the encoder is
+        loaded the first time a bundle gets this far; without it, the records' own checks
+        are all a sync can make, and it says so)."""
+        from kiosk.errors import ModelError
+        from kiosk.qa.encoder import load_encoders
+        from kiosk.runtime import probe_content
+
+        if not encoders:
+            try:
+                encoders.append(load_encoders(data, settings.models.encoder,
+                                              settings.models.threads))
+            except ModelError as exc:
+                encoders.append(None)
+                print(f"kiosk: note: the bundle is not tried with the encoder ({exc})",
+                      file=sys.stderr, flush=True)
+        if encoders[0] is not None:
+            probe_content(staged, encoders[0], settings)
 
     def once() -> None:
         print(versions.sync(data, args.source, encoder_id, encoder_sha, keep,
-                            trusted=trusted, limits=limits, report=print, seen=seen),
-              flush=True)
+                            trusted=trusted, limits=limits, report=print, seen=seen,
+                            probe=probe), flush=True)
         current = versions.current_version(data)
         if current:
             seen.add(current)
@@ -60,6 +84,11 @@ def _content_sync(args: argparse.Namespace, data: DataDir) -> int:
             once()
         except KioskError as exc:
             print(f"kiosk: {exc}", file=sys.stderr, flush=True)
+        except Exception as exc:  # noqa: BLE001 — the watch outlives anything a bundle holds
+            log.exception("sync of %s failed", args.source)
+            print(f"kiosk: sync of {shown(args.source)} failed ({type(exc).__name__}: "
+                  f"{shown(exc)[:160]}) — still watching; see the log", file=sys.stderr,
+                  flush=True)
 
     print(f"watching {args.source} every {args.interval:g} s (Ctrl-C to stop)", flush=True)
     try:

@@ -6,6 +6,7 @@ version is a new bundle directory.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,25 @@ from kiosk.ports import Vectors
 DB_NAME = "content.json"
 VECTORS_NAME = "vectors.npy"
 TABLES = ("museum", "exhibits", "faq", "units")
+
+
+def read_vectors(path: Path) -> np.ndarray:
+    """A ``.npy`` table of float32, its header checked against the file's real size before a
+    byte is allocated (a header may claim petabytes): ValueError when they disagree."""
+    with path.open("rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"npy format {version}")
+        if dtype != np.dtype("<f4") or fortran or len(shape) != 2:
+            raise ValueError("not a table of float32")
+        expected = fh.tell() + math.prod(shape) * 4
+        if expected != path.stat().st_size:
+            raise ValueError("the header does not match the file's size")
+        return np.fromfile(fh, dtype="<f4").reshape(shape)
 
 
 def write_db(path: Path, records: dict[str, list[dict[str, Any]]]) -> None:
@@ -55,7 +75,7 @@ class TinyDbStore:
             raise ContentError(f"{path} is damaged ({exc}) — sync or build the bundle again") \
                 from exc
         try:
-            self._vectors = np.load(self.bundle / VECTORS_NAME, allow_pickle=False)
+            self._vectors = read_vectors(self.bundle / VECTORS_NAME)
         except (OSError, ValueError) as exc:
             raise ContentError(f"{self.bundle / VECTORS_NAME} is missing or damaged — build the "
                                "bundle again") from exc

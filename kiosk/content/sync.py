@@ -37,7 +37,7 @@ from kiosk.atomic import fsync_dir, fsync_tree, write_text_atomic
 from kiosk.content import bundle as bundles
 from kiosk.content import keys
 from kiosk.content.unpack import DEFAULT_LIMITS, Limits, Source, candidates
-from kiosk.errors import ContentError
+from kiosk.errors import ContentError, shown
 from kiosk.paths import DataDir
 
 CURRENT = "current"
@@ -119,7 +119,8 @@ def list_versions(data: DataDir) -> list[Version]:
 def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
          keep: int = KEEP, *, trusted: keys.Trusted | None = None,
          limits: Limits = DEFAULT_LIMITS, report: Callable[[str], None] | None = None,
-         seen: Collection[str] = ()) -> str:
+         seen: Collection[str] = (), probe: Callable[[Path], None] | None = None,
+         now: dt.datetime | None = None) -> str:
     """Install the newest valid bundle ``source`` offers and make it current; one line saying
     what happened.
 
@@ -127,8 +128,16 @@ def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
     fail a check are skipped, each with one line to ``report``, and the newest valid one is
     installed (never one built before the current version). A single bundle that fails raises
     ContentError, as does a folder with no valid one; either way nothing changes. ``seen``:
-    ids not to install again (``--watch`` passes what it already installed).
+    ids not to install again (``--watch`` passes what it already installed). ``probe``: opens
+    a staged copy as the kiosk will (``runtime.probe_content``: store, vectors, answerer, one
+    question) and raises if it cannot; a bundle it fails is refused like any other.
+
+    Which bundle is newest is decided by build times, which bundles only claim: a build time
+    more than a day ahead of this kiosk's clock is refused when the clock is plausible (a
+    Raspberry Pi has no battery clock: before ``CLOCK_FLOOR`` it is not), and a current version
+    whose own build time is in that future never blocks newer ones.
     """
+    now = now or dt.datetime.now(dt.UTC)
     source = Path(source)
     found = candidates(source)
     single = len(found) == 1 and found[0] == source
@@ -138,15 +147,18 @@ def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
         opened: list[tuple[Source, dict[str, Any], str]] = []
         for path in found:
             try:
-                opened.append(_precheck(path, encoder_id, encoder_sha256, trusted, limits))
-            except ContentError as exc:
+                opened.append(_precheck(path, encoder_id, encoder_sha256, trusted, limits, now))
+            except Exception as exc:  # noqa: BLE001 — one bad bundle never stops the others
+                error = _one_line(exc, path)
                 if single:
-                    raise
+                    raise error from None
                 if report:
-                    report(f"skipped: {exc}")
+                    report(f"skipped: {error}")
         opened.sort(key=lambda o: (str(o[1]["created"]), o[0].where), reverse=True)
         cur = current_version(data)
         cur_built = _built(data, cur) if not single else ""
+        if cur_built and _ahead(cur_built, now):  # a date from the future blocks nothing
+            cur_built = ""
         withdrawn = _withdrawn(data)
         for src, manifest, bundle_id in opened:
             if bundle_id == cur:
@@ -161,12 +173,13 @@ def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
                 return (f"nothing newer than the current content in {source} — nothing to do")
             try:
                 signer = _install(data, src, manifest, bundle_id, encoder_id, encoder_sha256,
-                                  trusted)
-            except ContentError as exc:
+                                  trusted, probe)
+            except Exception as exc:  # noqa: BLE001 — one bad bundle never stops the others
+                error = _one_line(exc, src.path)
                 if single:
-                    raise
+                    raise error from None
                 if report:
-                    report(f"skipped: {exc}")
+                    report(f"skipped: {error}")
                 continue
             if bundle_id in withdrawn:  # a person chose it again
                 _write_json(data, data.versions / WITHDRAWN,
@@ -209,12 +222,45 @@ def _withdrawn(data: DataDir) -> set[str]:
 
 # -- checks and installing -----------------------------------------------------------------------
 
+CLOCK_FLOOR = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+"""A kiosk clock before this (this release's year) has not been set: build times are then not
+compared with it."""
+AHEAD = dt.timedelta(days=1)
+
+
+def _ahead(created: str, now: dt.datetime) -> bool:
+    """A build time more than a day ahead of a plausible clock."""
+    try:
+        built = dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return True
+    return now >= CLOCK_FLOOR and built > now + AHEAD
+
+
+def _one_line(exc: BaseException, where: Path) -> ContentError:
+    """Anything a bundle made go wrong, as the one line a sync prints."""
+    if isinstance(exc, ContentError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return ContentError(f"{shown(where)}: too large to open (out of memory) — "
+                            f"{bundles.REBUILD}")
+    if isinstance(exc, OSError):
+        return ContentError(f"{shown(where)}: cannot be read or written "
+                            f"({exc.strerror or exc}) — check the disk and copy it again")
+    return ContentError(f"{shown(where)}: does not open ({type(exc).__name__}: "
+                        f"{shown(str(exc))[:160]}) — {bundles.REBUILD}")
+
+
 def _precheck(path: Path, encoder_id: str, encoder_sha256: str, trusted: keys.Trusted | None,
-              limits: Limits) -> tuple[Source, dict[str, Any], str]:
+              limits: Limits, now: dt.datetime) -> tuple[Source, dict[str, Any], str]:
     """Everything that can be checked before copying a byte: entries, manifest, signature."""
     src = Source(path, limits)
     manifest = bundles.parse_manifest(src.manifest_bytes, src.where)
     bundle_id = bundles.check_manifest(manifest, src.where, encoder_id, encoder_sha256)
+    if _ahead(manifest["created"], now):
+        raise ContentError(f"{src.where}: built {manifest['created']}, more than a day after "
+                           f"this kiosk's clock ({now:%Y-%m-%d %H:%M} UTC) — set the clock of "
+                           "the machine that built it, or of this kiosk, and build it again")
     listed = set(manifest["files"])
     present = set(src.files) - bundles.UNLISTED
     missing = sorted(listed - present)
@@ -230,7 +276,8 @@ def _precheck(path: Path, encoder_id: str, encoder_sha256: str, trusted: keys.Tr
 
 
 def _install(data: DataDir, src: Source, manifest: dict[str, Any], bundle_id: str,
-             encoder_id: str, encoder_sha256: str, trusted: keys.Trusted | None) -> str | None:
+             encoder_id: str, encoder_sha256: str, trusted: keys.Trusted | None,
+             probe: Callable[[Path], None] | None = None) -> str | None:
     """Copy into a staging folder, verify the copy (hashes, signature, records), record where
     it came from, flush, rename it to ``versions/<id>``; the signer's key id."""
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=data.versions))
@@ -244,10 +291,14 @@ def _install(data: DataDir, src: Source, manifest: dict[str, Any], bundle_id: st
             copied = bundles.verify(staging, encoder_id, encoder_sha256, trusted)
             bundles.load(staging, copied)
             signer = keys.check(src.where, copied, src.signature_bytes, trusted or {})
-        except ContentError as exc:  # name the source, not our staging folder
-            raise ContentError(str(exc).replace(str(staging), src.where)) from None
+            if probe is not None:
+                probe(staging)
+        except Exception as exc:  # noqa: BLE001 — name the source, not our staging folder
+            raise ContentError(str(_one_line(exc, src.path)).replace(str(staging), src.where)) \
+                from None
         origin = {"source": str(src.path.absolute()), "signed_by": signer,
-                  "synced": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+                  "synced": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "checked": bundles.RECORD_CHECKS}
         if _intact(target):  # installed before: keep our copy, note where it came from again
             _write_json(data, target / bundles.ORIGIN, origin)
             shutil.rmtree(staging, ignore_errors=True)
@@ -378,7 +429,9 @@ def _describe(manifest: dict[str, Any]) -> str:
     counts = manifest.get("counts")
     exhibits = counts.get("exhibits", "?") if isinstance(counts, dict) else "?"
     built = str(manifest.get("created", "?"))[:16].replace("T", " ")
-    return f"{manifest.get('museum', '?')}, {exhibits} exhibits, built {built} UTC"
+    return f"{shown(str(manifest.get('museum', '?')))[:80]}, {shown(str(exhibits))[:12]} " \
+        "exhibits, built " \
+        f"{shown(built)} UTC"
 
 
 def _utc(timestamp: float) -> dt.datetime:

@@ -21,7 +21,7 @@ from typing import IO
 
 from kiosk.atomic import replace_synced
 from kiosk.content.bundle import MANIFEST, SIGNATURE, UNLISTED, safe_path
-from kiosk.errors import ContentError
+from kiosk.errors import ContentError, shown
 
 ARCHIVES = (".tar", ".tar.gz", ".tgz", ".zip")
 IGNORED = (".syncthing.", "~syncthing~", ".stfolder", ".stversions", ".stignore", ".DS_Store")
@@ -60,12 +60,14 @@ def candidates(source: Path) -> list[Path]:
     """The bundles ``source`` offers: itself (a bundle folder or an archive), or the bundle
     folders and archives directly inside it."""
     if source.is_symlink():
-        raise ContentError(f"{source} is a symbolic link — give the folder or archive itself")
+        raise ContentError(f"{shown(source)} is a symbolic link — give the folder or archive "
+                           "itself")
     if source.is_file() and is_archive(source):
         return [source]
     if not source.is_dir():
-        raise ContentError(f"{source} is not a bundle folder, a .tar/.tar.gz/.zip archive or a "
-                           "folder holding them — give the output of `kiosk content build`")
+        raise ContentError(f"{shown(source)} is not a bundle folder, a .tar/.tar.gz/.zip "
+                           "archive or a folder holding them — give the output of "
+                           "`kiosk content build`")
     if any((source / name).exists() for name in (MANIFEST, "content.json", "vectors.npy")):
         return [source]
     return [p for p in sorted(source.iterdir()) if not p.name.startswith(IGNORED)
@@ -74,7 +76,7 @@ def candidates(source: Path) -> list[Path]:
 
 def _limit(where: str, rel: str, size: int, total: int, limits: Limits) -> None:
     if size > limits.max_file:
-        raise ContentError(f"{where}: {rel} is {size / _MB:.1f} MB, over the "
+        raise ContentError(f"{where}: {shown(rel)} is {size / _MB:.1f} MB, over the "
                            f"{limits.max_file / _MB:g} MB a bundle file may be ([content] "
                            "max_file_mb) — shrink the file or raise the limit")
     if total > limits.max_total:
@@ -90,7 +92,7 @@ class Source:
 
     def __init__(self, path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
         self.path = path
-        self.where = str(path)
+        self.where = shown(path)
         self.limits = limits
         self.files: dict[str, int] = {}
         """Every file of the bundle (relative path → declared size)."""
@@ -113,8 +115,8 @@ class Source:
 
     def _add(self, rel: str, size: int) -> None:
         if rel in self.files:
-            raise ContentError(f"{self.where}: {rel} appears twice — refused; build the bundle "
-                               "again")
+            raise ContentError(f"{self.where}: {shown(rel)} appears twice — refused; build the "
+                               "bundle again")
         if not safe_path(rel) and rel not in UNLISTED:
             raise ContentError(f"{self.where}: {rel!r} is a path outside the bundle — refused; "
                                "build the bundle again with `kiosk content build`")
@@ -131,13 +133,13 @@ class Source:
                 rel = path.relative_to(self.path).as_posix()
                 mode = path.lstat().st_mode
                 if stat.S_ISLNK(mode):
-                    raise ContentError(f"{self.where}: {rel} is a symbolic link — a bundle "
+                    raise ContentError(f"{self.where}: {shown(rel)} is a symbolic link — a bundle "
                                        "holds only plain files; build it again with "
                                        "`kiosk content build`")
                 if stat.S_ISREG(mode):
                     self._add(rel, path.lstat().st_size)
                 elif not stat.S_ISDIR(mode):
-                    raise ContentError(f"{self.where}: {rel} is not a plain file (a device, "
+                    raise ContentError(f"{self.where}: {shown(rel)} is not a plain file (a device, "
                                        "fifo or socket) — refused; build the bundle again")
 
     def _members(self) -> Iterator[tuple[str, str, int, int]]:
@@ -165,16 +167,16 @@ class Source:
                                    "(absolute or ../ path) — refused; build the archive with "
                                    "`kiosk content build --archive`")
             if kind == "link":
-                raise ContentError(f"{self.where}: member {name} is a link — a bundle holds "
+                raise ContentError(f"{self.where}: member {shown(name)} is a link — a bundle holds "
                                    "only plain files; build the archive again")
             if kind == "special":
-                raise ContentError(f"{self.where}: member {name} is not a plain file (a "
+                raise ContentError(f"{self.where}: member {shown(name)} is not a plain file (a "
                                    "device, fifo or sparse file) — refused; build the archive "
                                    "again")
             if kind == "file" and packed >= 0 and size > _MB and size > packed * BOMB_RATIO:
-                raise ContentError(f"{self.where}: member {name} expands {size // max(packed, 1)}"
-                                   " times (an archive bomb) — refused; build the archive "
-                                   "again")
+                raise ContentError(f"{self.where}: member {shown(name)} expands "
+                                   f"{size // max(packed, 1)} times (an archive bomb) — "
+                                   "refused; build the archive again")
             if kind == "file":
                 _limit(self.where, name, size, size, self.limits)
             names.append((name.removeprefix("./"), kind, size, packed))
@@ -209,7 +211,7 @@ class Source:
             counted[rel] = counted.get(rel, 0) + len(chunk)
             total += len(chunk)
             if counted[rel] > self.files[rel]:
-                raise ContentError(f"{self.where}: {rel} holds more bytes than the archive "
+                raise ContentError(f"{self.where}: {shown(rel)} holds more bytes than the archive "
                                    "declares (an archive bomb) — refused; build it again")
             _limit(self.where, rel, counted[rel], total, self.limits)
             return rel, chunk
@@ -220,7 +222,7 @@ class Source:
                     fd = os.open(self.path / rel, os.O_RDONLY | os.O_NOFOLLOW)
                     with os.fdopen(fd, "rb") as fh:
                         if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                            raise ContentError(f"{self.where}: {rel} is not a plain file — "
+                            raise ContentError(f"{self.where}: {shown(rel)} is not a plain file — "
                                                "refused")
                         while chunk := fh.read(_CHUNK):
                             yield count(rel, chunk)

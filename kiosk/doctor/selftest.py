@@ -77,7 +77,7 @@ def check_content(p: Probe) -> Check:
     from kiosk.content import bundle
     from kiosk.content.sync import current_version
     from kiosk.errors import ContentError
-    from kiosk.runtime import default_content
+    from kiosk.runtime import default_content, previous_folder
 
     if p.serving is not None and not (p.serving / bundle.MANIFEST).is_file():
         return Check("content", OK, f"pack {p.serving} (given with --content; validated when "
@@ -91,6 +91,18 @@ def check_content(p: Probe) -> Check:
                      "sync a bundle: `kiosk content sync SRC` (a bundle folder, archive or "
                      "USB stick)")
     manifest = bundle.read_manifest(folder)
+    try:  # the records, checked with each other as a sync checks them (no encoder needed)
+        bundle.load(folder, manifest)
+    except ContentError as exc:
+        broken = f"{folder.name[:12]} does not open: {split_fix(str(exc))[0]}"
+        fallback = [f for f in previous_folder(p.data) if f != folder] if p.serving is None \
+            else []
+        if not fallback:
+            return Check("content", FAIL, broken, "sync a good bundle (`kiosk content sync "
+                         "SRC`) or roll back (`kiosk content rollback`)")
+        return Check("content", WARN, f"{broken}; the kiosk serves the previous version "
+                     f"{fallback[0].name[:12]}", "sync a good bundle (`kiosk content sync SRC`)"
+                     " or roll back (`kiosk content rollback`)")
     p.found.update(content=folder, manifest=manifest, languages=manifest.get("languages"))
     built = str(manifest.get("created", "?"))[:16].replace("T", " ") + " UTC"
     what = (f"{folder.name[:12]}: {manifest.get('museum', '?')}, "

@@ -161,12 +161,13 @@ def follow_versions(settings: Settings, data: DataDir, controller: Any, encoder:
     version that cannot be opened is logged; the kiosk keeps serving what it has."""
     from kiosk.content.watch import VersionWatcher, open_in_background
     from kiosk.qa.answerer import KioskAnswerer
-    from kiosk.runtime import open_content
+    from kiosk.runtime import open_content, try_question
 
     def opened(path: Path) -> Any:
         content = open_content(path, encoder)
         answerer = KioskAnswerer(content.pack, content.units, content.vectors, encoder,
                                  settings.qa, room=settings.kiosk.room)
+        try_question(answerer, content.pack)  # (one that cannot answer is never swapped in)
         return answerer, content, path
 
     def deliver(result: Any) -> None:
