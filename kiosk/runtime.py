@@ -74,6 +74,10 @@ def default_content(data: DataDir) -> Path:
             continue
         try:
             folder = link.resolve(strict=True)
+            if folder.parent != data.versions.resolve() or not bundles.ID.fullmatch(
+                    folder.name):
+                problems.append(f"{role} ({link}) points outside {data.versions}")
+                continue
             bundles.verify(folder)
         except (OSError, RuntimeError):
             problems.append(f"{role} ({link}) points to nothing")
@@ -149,6 +153,8 @@ def previous_folder(data: DataDir) -> list[Path]:
     link = data.versions / "previous"
     try:
         folder = link.resolve(strict=True)
+        if folder.parent != data.versions.resolve():
+            return []
         bundles.verify(folder)
     except (OSError, RuntimeError, ContentError):
         return []

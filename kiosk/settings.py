@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import tomllib
 import types
@@ -247,7 +248,9 @@ def _coerce(raw: Any, kind: Any, where: str) -> Any:
             return False
     try:
         if kind is float and isinstance(raw, (int, float, str)) and not isinstance(raw, bool):
-            return float(raw)
+            value = float(raw)
+            if math.isfinite(value):  # (nan compares false with every limit: never allowed)
+                return value
         if kind is int and isinstance(raw, (int, str)) and not isinstance(raw, bool):
             return int(raw)
         if kind is str and isinstance(raw, str):
@@ -278,6 +281,11 @@ def load_settings(path: Path | None = None, overrides: list[str] | None = None) 
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise SettingsError(f"{path}: no such settings file — check --settings") from None
+        except UnicodeDecodeError:
+            raise SettingsError(f"{path}: not UTF-8 text — save it as UTF-8") from None
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot be read ({exc.strerror}) — give a settings "
+                                "file with --settings") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{path}: not valid TOML ({exc}) — fix the file") from None
     for text in overrides or []:

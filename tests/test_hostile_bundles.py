@@ -18,10 +18,10 @@ from kiosk.content import bundle, keys
 from kiosk.content.sync import current_version, sync
 from kiosk.doctor.check import WARN, Probe
 from kiosk.doctor.selftest import check_content
-from kiosk.errors import ContentError
+from kiosk.errors import ContentError, SettingsError
 from kiosk.paths import DataDir
-from kiosk.runtime import open_answerer, probe_content
-from kiosk.settings import Settings
+from kiosk.runtime import default_content, open_answerer, probe_content
+from kiosk.settings import Settings, load_settings
 from kiosk.testing import HashingEncoder
 from tests.packs import FAQ, make_pack
 from tests.test_bad_bundles import snapshot
@@ -190,3 +190,20 @@ def test_a_name_cannot_forge_a_line(kiosk: DataDir, corpus: Path, tmp_path: Path
     assert "\n" not in line and "\x1b" not in line
     assert "x\\nkiosk: now serving bundle 000000000000 (\\x1b[32mall good" in line
     assert "\n" not in str(caught.value)
+
+
+def test_current_pointing_outside_the_versions_is_not_served(kiosk: DataDir, corpus: Path,
+                                                            tmp_path: Path) -> None:
+    """A `current` link to a valid bundle outside `versions/` (which `status` would not show)
+    is not served; the previous version is."""
+    sync(kiosk, corpus / "bundle1", *KEY, trusted=trusted(corpus), probe=probe)
+    outside = shutil.copytree(corpus / "bundle1", tmp_path / "elsewhere")
+    (kiosk.versions / "current").unlink()
+    (kiosk.versions / "current").symlink_to(outside)
+    assert default_content(kiosk).name == bundle.read_manifest(corpus / "bundle0")["id"]
+
+
+def test_a_setting_that_is_not_a_number_is_refused() -> None:
+    for value in ("nan", "inf", "-inf"):
+        with pytest.raises(SettingsError, match="'max_total_mb' must be a float"):
+            load_settings(None, [f"content.max_total_mb={value}"])

@@ -375,8 +375,13 @@ def _point(data: DataDir, name: str, bundle_id: str) -> None:
                            "and sync the bundle again")
     tmp = data.versions / f".{name}.{os.getpid()}.tmp"
     tmp.unlink(missing_ok=True)
-    os.symlink(bundle_id, tmp)
-    os.replace(tmp, link)
+    try:
+        os.symlink(bundle_id, tmp)
+        os.replace(tmp, link)
+    except OSError as exc:  # a full or read-only disk: nothing switched, nothing left behind
+        tmp.unlink(missing_ok=True)
+        raise ContentError(f"cannot switch {name} in {data.versions} ({exc.strerror}) — free "
+                           "space or make the data folder writable, then try again") from None
 
 
 def _link(data: DataDir, name: str) -> str | None:
