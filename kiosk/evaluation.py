@@ -23,7 +23,7 @@ import numpy as np
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from kiosk.errors import ContentError
+from kiosk.errors import ContentError, shown
 from kiosk.events import Answer, AnswerKind
 from kiosk.ports import Answerer
 from kiosk.qa.text import fold
@@ -65,15 +65,25 @@ class EvalQuestion:
 def load_questions(path: Path) -> list[EvalQuestion]:
     try:
         items = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, YAMLError) as exc:
-        raise ContentError(f"{path}: cannot read the questions ({exc})") from exc
+    except (OSError, YAMLError, ValueError, RecursionError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else shown(exc).split("\\n")[0][:120]
+        raise ContentError(f"{shown(path)}: cannot read the questions ({why}) — give a YAML "
+                           "list of {q, lang, expect} items") from None
     if not isinstance(items, list):
         raise ContentError(f"{path}: expected a list of {{q, lang, expect}} items")
     out = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not {"q", "lang", "expect"} <= set(item):
             raise ContentError(f"{path}: item {i + 1} needs q, lang and expect")
+        odd = [k for k in ("q", "lang", "expect", "about", "tag")
+               if k in item and item[k] is not None and not isinstance(item[k], str)]
         contains = item.get("contains") or []
+        if not isinstance(contains, list) or not all(isinstance(c, str) for c in contains):
+            odd.append("contains")
+        if odd:
+            raise ContentError(f"{shown(path)}: item {i + 1}: {odd[0]!r} must be text"
+                               + (" (a list of texts)" if odd[0] == "contains" else "")
+                               + " — quote it")
         out.append(EvalQuestion(
             q=str(item["q"]), lang=str(item["lang"]), expect=str(item["expect"]),
             contains=tuple(str(c) for c in contains), about=item.get("about"),

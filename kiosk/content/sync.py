@@ -141,6 +141,10 @@ def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
     source = Path(source)
     found = candidates(source)
     single = len(found) == 1 and found[0] == source
+    for folder in (data.root, data.versions):
+        if folder.exists() and not folder.is_dir():
+            raise ContentError(f"{shown(folder)} is a file, not a folder — move it away (the "
+                               "kiosk keeps its content versions there) and sync again")
     data.versions.mkdir(parents=True, exist_ok=True)
     with _locked(data):
         _clean_leftovers(data)
