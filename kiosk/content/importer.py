@@ -9,16 +9,20 @@ files in the pack are kept, never overwritten.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import difflib
 import io
+import itertools
 import re
 import shutil
 import sys
 import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -34,8 +38,21 @@ from kiosk.content.mapping import (
     MappingError,
     parse_mapping,
 )
+from kiosk.errors import shown
 
 DELIMITERS = ",;\t|"
+MAX_ROWS = 20_000
+"""Rows an export may hold (checked while reading, before anything is written). A kiosk's pack
+is the works on view and their neighbours, not the whole reserve; 20,000 is a large museum's
+collection export (a regional museum holds 5,000-50,000 objects) and imports in well under a
+minute here (a few minutes on a Raspberry Pi, with progress shown). A bigger export is split
+and imported file by file into the same pack, which keeps the files already there."""
+MAX_LINE_CHARS = 1 << 24
+"""Characters a physical line may hold (16 Mi), so that a file with no line ends is refused
+before it is read whole into memory. Each cell is also held to ``csv.field_size_limit()``
+(131,072 characters unless changed): longer is a quote left open, or not a label."""
+PROGRESS_EVERY = 1_000
+"""A progress line on stderr every so many rows (none for smaller exports)."""
 
 
 @dataclass
@@ -60,33 +77,86 @@ class Report:
         self.lines.append(f"{where}: warning: {why}")
 
 
-def read_rows(export: Path, mapping: Mapping) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header and every (first line, cells) of the export; quoted newlines kept."""
+class ExportError(MappingError):
+    """The export cannot be imported as it is: one line saying where, what, and that nothing
+    was written."""
+
+
+def read_rows(export: Path, mapping: Mapping, max_rows: int = MAX_ROWS,
+              ) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and every (first line, cells) of the export; quoted newlines kept. Read as a
+    stream, held to ``max_rows`` rows, ``MAX_LINE_CHARS`` a line and the csv module's cell size."""
     try:
-        text = export.read_bytes().decode(mapping.encoding)
+        with export.open(encoding=mapping.encoding, newline="") as f:
+            return _parse(export, f, mapping.delimiter, max_rows)
     except FileNotFoundError as exc:
         raise MappingError(f"{export}: no such file — give the export's path") from exc
     except UnicodeDecodeError as exc:
-        line = export.read_bytes()[: exc.start].count(b"\n") + 1
-        raise MappingError(f"{export}:{line}: not {mapping.encoding} text — set [csv] encoding "
-                           "to the export's (often \"cp1252\" from Excel on Windows)") from exc
-    delimiter = mapping.delimiter
+        raise MappingError(f"{export}:{_undecodable_line(export, mapping.encoding)}: not "
+                           f"{mapping.encoding} text — set [csv] encoding to the export's "
+                           "(often \"cp1252\" from Excel on Windows)") from exc
+    except OSError as exc:
+        raise ExportError(f"{export}: cannot read it ({exc.strerror or exc}) — nothing was "
+                          "written; give the path of the CSV file") from exc
+
+
+def _parse(export: Path, f: TextIO, delimiter: str, max_rows: int,
+           ) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    lines = _lines(export, f)
+    first = next(lines, "")
     if delimiter == "auto":
-        head = text.split("\n", 1)[0]
-        delimiter = max(DELIMITERS, key=head.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        delimiter = max(DELIMITERS, key=first.count)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     header: list[str] | None = None
     last = 0
-    for cells in reader:
-        start, last = last + 1, reader.line_num
-        if header is None:
-            header = [c.strip() for c in cells]
-        elif any(c.strip() for c in cells):
-            rows.append((start, cells))
+    try:
+        for cells in reader:
+            start, last = last + 1, reader.line_num
+            if header is None:
+                header = [c.strip() for c in cells]
+            elif any(c.strip() for c in cells):
+                if len(rows) == max_rows:
+                    raise ExportError(
+                        f"{export}: more than {max_rows:,} rows — nothing was written; split "
+                        f"it into files of at most {max_rows:,} rows and import each into the "
+                        "same pack (the files already there are kept)")
+                rows.append((start, cells))
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise ExportError(
+                f"{export}:{last + 1}: a cell is longer than {csv.field_size_limit():,} "
+                "characters (a quote left open?) — nothing was written; close the quote or "
+                "shorten the cell") from exc
+        raise ExportError(f"{export}:{reader.line_num}: not CSV ({exc}) — nothing was written; "
+                          "export it again as CSV") from exc
     if header is None:
         raise MappingError(f"{export}: the file is empty — export the collection with a header row")
     return header, rows
+
+
+def _lines(export: Path, f: TextIO) -> Iterator[str]:
+    """The physical lines of ``f``, each held to ``MAX_LINE_CHARS``."""
+    for number in itertools.count(1):
+        line = f.readline(MAX_LINE_CHARS)
+        if not line:
+            return
+        if len(line) == MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
+            raise ExportError(f"{export}:{number}: a line longer than {MAX_LINE_CHARS:,} "
+                              "characters — nothing was written; is it a CSV export?")
+        yield line
+
+
+def _undecodable_line(export: Path, encoding: str) -> int:
+    """The first line of ``export`` that is not ``encoding`` text."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with export.open("rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                decoder.decode(raw)
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def slug(text: str) -> str:
@@ -110,6 +180,9 @@ class Importer:
         self.ids: dict[str, str] = {}
         for path in sorted((output / "exhibits").glob("*.y*ml")):
             self.ids[path.stem] = f"exhibits/{path.name} (already in the pack)"
+        self.suffix: dict[str, int] = {}
+        """Title slug → the next "-n" to try for a work of that title (ids from titles)."""
+        self._images: dict[str, Path] | None = None
 
     def check_columns(self, header: list[str]) -> list[str]:
         """Every column the mapping names that the header lacks, as a message."""
@@ -152,12 +225,16 @@ class Importer:
         column = self.mapping.columns.get(name)
         return cells.get(column, "").strip() if isinstance(column, str) else ""
 
-    def run(self, header: list[str], rows: list[tuple[int, list[str]]]) -> None:
+    def run(self, header: list[str], rows: list[tuple[int, list[str]]],
+            progress: Callable[[int, int], None] = lambda done, total: None) -> None:
+        """Import the rows; ``progress(done, total)`` every ``PROGRESS_EVERY`` rows."""
         first_line: dict[str, int] = {}
         id_col = self.mapping.id_column
         title_col = self.mapping.columns["title"]
         title_cols = title_col if isinstance(title_col, str) else " / ".join(title_col.values())
-        for line, raw in rows:
+        for done, (line, raw) in enumerate(rows):
+            if done and not done % PROGRESS_EVERY:
+                progress(done, len(rows))
             cells = dict(zip(header, raw, strict=False))
             if len(raw) > len(header):
                 self.report.warn(line, f"{len(raw)} cells for {len(header)} columns — a "
@@ -177,13 +254,12 @@ class Importer:
                                      f"{first_line[ex_id]}) — give each object its own "
                                      f"'{id_col}'; the first row was imported")
                     continue
-            else:
+            else:  # the first work of a title gets its slug, the next ones -2, -3…
                 base = slug(first_title) or f"work-{line}"
-                ex_id = base
-                for n in range(2, 1000):
-                    if ex_id not in first_line:
-                        break
-                    ex_id = f"{base}-{n}"
+                ex_id, n = base, self.suffix.get(base, 2)
+                while ex_id in first_line:
+                    ex_id, n = f"{base}-{n}", n + 1
+                self.suffix[base] = n
             first_line[ex_id] = line
             if ex_id in self.ids:
                 self.report.kept += 1
@@ -227,7 +303,7 @@ class Importer:
             try:
                 doc["priority"] = int(priority)
             except ValueError:
-                report.warn(line, f"priority '{priority}' is not a whole number — left out")
+                report.warn(line, f"priority '{shown(priority)}' is not a whole number — left out")
         on_view = CommentedMap()
         for key in ("from", "until"):
             cell = self.cell(f"on_view_{key}", cells)
@@ -235,7 +311,7 @@ class Importer:
                 if cell:
                     on_view[key] = dt.date.fromisoformat(cell).isoformat()
             except ValueError:
-                report.warn(line, f"on view {key} '{cell}' is not a date — write it as "
+                report.warn(line, f"on view {key} '{shown(cell)}' is not a date — write it as "
                             "YYYY-MM-DD; left out (the work is shown every day)")
         if len(on_view) == 2 and on_view["from"] > on_view["until"]:
             report.warn(line, f"on view ends ({on_view['until']}) before it starts "
@@ -297,16 +373,19 @@ class Importer:
                              "set one to copy the images")
             return ""
         source = folder / name
+        if not (Path(name).is_absolute() or ".." in Path(name).parts) and not source.is_file():
+            source = self.images().get(Path(name).name.lower(), source)  # another case
+        if Path(name).is_absolute() or ".." in Path(name).parts or not _inside(source, folder):
+            self.report.warn(line, f"image '{shown(name)}' is outside the images folder "
+                             f"{folder} — refused; give the name of a file in that folder")
+            return ""
         if not source.is_file():
-            matches = [p for p in folder.glob("*") if p.name.lower() == Path(name).name.lower()]
-            if not matches:
-                self.report.warn(line, f"image '{name}' not found in {folder} — copy it there and "
-                                 "import again, or add it to the pack by hand")
-                return ""
-            source = matches[0]
+            self.report.warn(line, f"image '{shown(name)}' not found in {folder} — copy it "
+                             "there and import again, or add it to the pack by hand")
+            return ""
         if source.suffix.lower() not in IMAGE_SUFFIXES:
-            self.report.warn(line, f"image '{name}' is not PNG, JPEG or WebP — convert it and add "
-                             "it by hand")
+            self.report.warn(line, f"image '{shown(name)}' is not PNG, JPEG or WebP — convert "
+                             "it and add it by hand")
             return ""
         target = self.output / "images" / f"{ex_id}{source.suffix.lower()}"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -314,6 +393,16 @@ class Importer:
             shutil.copyfile(source, target)
             self.report.images += 1
         return f"images/{target.name}"
+
+    def images(self) -> dict[str, Path]:
+        """The images folder's files by lowercase name (listed once, not once a row)."""
+        if self._images is None:
+            folder = self.mapping.images
+            self._images = {}
+            if folder is not None and folder.is_dir():
+                for path in sorted(folder.iterdir(), reverse=True):
+                    self._images[path.name.lower()] = path
+        return self._images
 
     def save(self, line: int, ex_id: str, doc: CommentedMap, todo: str) -> None:
         body = io.StringIO()
@@ -331,6 +420,14 @@ class Importer:
         path.write_text(header + todo + body.getvalue() + footer, encoding="utf-8")
         self.ids[ex_id] = f"exhibits/{path.name}"
         self.report.written += 1
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is in ``folder`` once links are followed."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError, ValueError):  # a loop of links, a NUL in the name
+        return False
 
 
 def pack_languages(output: Path, mapping: Mapping) -> tuple[list[str], bool]:
@@ -378,6 +475,9 @@ def run_import(export: Path, mapping: Path, output: Path) -> int:
         problems = importer.check_columns(header)
         if problems:
             raise MappingError("\n".join(problems))
+    except ExportError as exc:
+        print(shown(exc), file=sys.stderr)
+        return 2
     except MappingError as exc:
         for problem in str(exc).splitlines():
             print(f"{mapping}: error: {problem}", file=sys.stderr)
@@ -392,7 +492,8 @@ def run_import(export: Path, mapping: Path, output: Path) -> int:
                                  "translate them after the import")
     if new_pack:
         write_museum(output, spec, langs)
-    importer.run(header, rows)
+    importer.run(header, rows, progress=lambda done, total: print(
+        f"{export.name}: {done:,} of {total:,} rows imported…", file=sys.stderr, flush=True))
     report = importer.report
     for line in report.lines:
         print(line)

@@ -17,6 +17,11 @@ COLOURS = {"answered": "#2e7d5b", "clarify": "#e0a526", "unknown": "#c0504d",
            "bar": "#3a6ea5", "p95": "#9bb7d4"}
 OUTCOME_NAMES = {"answer": "answered", "clarify": "asked to clarify", "unknown": "did not know",
                  "out_of_scope": "off topic", "heard_nothing": "heard nothing"}
+MAX_BARS = 400
+"""Bars at most in the per-day chart: a bar a day up to 400 days (a year and more; drawn in
+about a second), a bar per several days beyond (3,660 days a bar each took 8 s)."""
+MAX_ROWS = 12
+"""Languages and stages charted and listed at most (the rest are counted in a line)."""
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;
@@ -61,7 +66,18 @@ def _style(ax: object) -> None:
         ax.spines[side].set_visible(False)  # type: ignore[attr-defined]
 
 
+def days_per_bar(days: int) -> int:
+    """How many days one bar of the per-day chart adds up (``MAX_BARS``)."""
+    return max(1, -(-days // MAX_BARS))
+
+
 def chart_per_day(per_day: dict[str, dict[str, int]]) -> str:
+    size = days_per_bar(len(per_day))
+    if size > 1:
+        keys = list(per_day)
+        per_day = {keys[i]: {k: sum(per_day[d][k] for d in keys[i:i + size])
+                             for k in ("answered", "clarify", "unknown")}
+                   for i in range(0, len(keys), size)}
     days = list(per_day)
     fig = _figure(10, 3.2)
     ax = fig.add_subplot()
@@ -96,7 +112,7 @@ def chart_bars(items: Sequence[tuple[str, float]], xlabel: str, colour: str = CO
 
 
 def chart_stages(stages: Sequence[tuple[str, int, float, float, float]]) -> str:
-    names = [STAGE_NAMES.get(s[0], s[0]) for s in stages][::-1]
+    names = [_short(STAGE_NAMES.get(s[0], s[0]), 40) for s in stages][::-1]
     fig = _figure(6, 0.55 * len(stages) + 1.0)
     ax = fig.add_subplot()
     ys = range(len(stages))
@@ -128,12 +144,16 @@ def render_html(s: Summary, names: dict[str, str], period: str, generated: datet
     when = f"{s.first} → {s.last}" if s.first else e(period)
     head += (f'<p class="muted">{e(when)} · generated {generated:%Y-%m-%d %H:%M} · '
              f"turns are kept {retention_days} days</p>")
+    if s.left_out:
+        head += f'<p class="muted">{e(left_out_line(s))}</p>'
     if not s.questions and not s.outcomes.get("heard_nothing"):
         return head + (f'<p class="empty">No turns logged {e(period)}.</p>'
                        + _footer() + "</main></body></html>")
     parts = [head, _cards(s)]
     if s.per_day:
-        parts.append("<h2>Questions per day</h2>" + chart_per_day(s.per_day))
+        size = days_per_bar(len(s.per_day))
+        per = "day" if size == 1 else f"{size} days"
+        parts.append(f"<h2>Questions per {per}</h2>" + chart_per_day(s.per_day))
     parts.append('<div class="two"><section><h2>Most asked works</h2>')
     parts.append(_ranked(s.exhibits[:12], names, "answers about it", "No work was asked about."))
     parts.append("</section><section><h2>Practical questions</h2>")
@@ -142,20 +162,35 @@ def render_html(s: Summary, names: dict[str, str], period: str, generated: datet
     parts.append(_todo(s))
     parts.append(_doubtful(s, names))
     parts.append('<div class="two"><section><h2>Languages</h2>')
-    parts.append(chart_bars(list(s.languages.items()), "questions") if s.languages else "")
+    languages = list(s.languages.items())[:MAX_ROWS]
+    parts.append(chart_bars(languages, "questions") if languages else "")
     parts.append(_table(["language", "questions", "share"],
-                        [[e(k), str(n), _pct(n, s.questions)] for k, n in s.languages.items()]))
+                        [[e(k), str(n), _pct(n, s.questions)] for k, n in languages]))
+    parts.append(_more(len(s.languages), "language"))
     parts.append("</section><section><h2>Slowest stages</h2>")
     if s.stages:
-        parts.append(chart_stages(s.stages))
+        stages = s.stages[:MAX_ROWS]
+        parts.append(chart_stages(stages))
         parts.append(_table(["stage", "turns", "median", "95 %", "slowest"],
                             [[e(STAGE_NAMES.get(n, n)), str(c), f"{p50:.0f} ms",
                               f"{p95:.0f} ms", f"{mx:.0f} ms"]
-                             for n, c, p50, p95, mx in s.stages]))
+                             for n, c, p50, p95, mx in stages]))
+        parts.append(_more(len(s.stages), "stage"))
     parts.append("</section></div>")
     parts.append(_footer())
     parts.append("</main></body></html>")
     return "".join(parts)
+
+
+def left_out_line(s: Summary) -> str:
+    """The line saying how many turns were dated outside the report's span."""
+    return (f"{s.left_out} turn(s) dated outside {s.first} → {s.last} left out of the figures "
+            "(--csv lists them) — was the kiosk's clock wrong? `kiosk doctor` checks it")
+
+
+def _more(count: int, what: str) -> str:
+    more = count - MAX_ROWS
+    return f'<p class="muted">… and {more} more {what}(s).</p>' if more > 0 else ""
 
 
 def _cards(s: Summary) -> str:

@@ -30,6 +30,19 @@ demo pack, answers to questions it cannot answer (a dog → baby changing, parki
 scored 0.48-0.76 (median 0.53), right answers 0.84 and up (5th percentile)."""
 STAGE_NAMES = {"asr": "speech recognition", "answer": "finding the answer",
                "end_of_speech_to_voice": "end of speech → first word said (all)"}
+MAX_DAYS = 3660
+"""Longest span of days the figures cover: ten years, far more than any ``[insights]
+retention_days`` (default 90), so a log kept as configured always fits. A turn dated far from
+the others (year 1 or 9999: a kiosk whose clock was wrong) would otherwise make the report walk
+every day in between. Its own clock cannot judge (a Raspberry Pi has no battery clock), so the
+figures keep the span of at most MAX_DAYS days holding the most turns and count the others
+(``in_span``)."""
+MAX_STAGES = 32
+"""Timing columns at most in the CSV, the stages timed most often (the kiosk times three); a log
+naming thousands would otherwise make a rows × stages table."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""Cell starts a spreadsheet may read as a formula (OWASP, "CSV Injection"): such a cell is
+written after a single quote, so the sheet shows it and never runs it."""
 
 
 def read_turns(folder: Path, since: date | None = None,
@@ -94,10 +107,34 @@ class Summary:
     doubtful: list[tuple[str, str, str, int, float]] = field(default_factory=list)
     """Answers below ``DOUBTFUL_BELOW``: (question, language, source id, times, mean
     confidence), most asked first."""
+    left_out: int = 0
+    """Turns dated outside ``first`` → ``last`` (see ``MAX_DAYS``), not in the figures."""
+
+
+def in_span(turns: Sequence[Turn], days: int = MAX_DAYS) -> tuple[list[Turn], int]:
+    """The turns of the span of at most ``days`` days that holds the most of them (the newest
+    such span on a tie), and how many others were left out. One pass over the days with turns,
+    never over the days between them."""
+    per_day = Counter(t.day for t in turns)
+    ordered = sorted(per_day)
+    if not ordered or (ordered[-1] - ordered[0]).days < days:
+        return list(turns), 0
+    best, first, total = (0, 0, 0), 0, 0
+    for last, day in enumerate(ordered):
+        total += per_day[day]
+        while (day - ordered[first]).days >= days:
+            total -= per_day[ordered[first]]
+            first += 1
+        if total >= best[0]:
+            best = (total, first, last)
+    low, high = ordered[best[1]], ordered[best[2]]
+    kept = [t for t in turns if low <= t.day <= high]
+    return kept, len(turns) - len(kept)
 
 
 def summarise(turns: Sequence[Turn], groups: Sequence[Group] = ()) -> Summary:
-    """The figures of the report from the turns (pure)."""
+    """The figures of the report from the turns (pure); only those ``in_span`` count."""
+    turns, left_out = in_span(turns)
     asked = [t for t in turns if t.outcome != HEARD_NOTHING]
     outcomes = Counter(_bucket(t) for t in turns)
     days = sorted({t.day for t in turns})
@@ -137,7 +174,7 @@ def summarise(turns: Sequence[Turn], groups: Sequence[Group] = ()) -> Summary:
         languages=dict(Counter(t.lang or "?" for t in asked).most_common()),
         exhibits=[(str(k), n) for k, n in exhibits.most_common()],
         faq=[(str(k), n) for k, n in faq.most_common()],
-        stages=stages, groups=list(groups), doubtful=doubtful)
+        stages=stages, groups=list(groups), doubtful=doubtful, left_out=left_out)
 
 
 def _bucket(turn: Turn) -> str:
@@ -145,18 +182,21 @@ def _bucket(turn: Turn) -> str:
 
 
 def unanswered_groups(turns: Sequence[Turn], encode: Encode) -> list[Group]:
-    """The unanswered questions of ``turns`` grouped by meaning."""
-    return group_questions([(t.text, t.lang, _bucket(t)) for t in turns if unanswered(t)],
-                           encode)
+    """The unanswered questions of ``turns`` (those ``in_span``) grouped by meaning."""
+    return group_questions([(t.text, t.lang, _bucket(t)) for t in in_span(turns)[0]
+                            if unanswered(t)], encode)
 
 
 def write_csv(turns: Sequence[Turn], path: Path) -> None:
-    """Every turn as a row; one ``<stage>_ms`` column per stage seen."""
-    stages = sorted({stage for t in turns for stage in t.timings_ms})
+    """Every turn as a row (those outside the report's span too: nothing is lost); one
+    ``<stage>_ms`` column per stage seen (``MAX_STAGES`` at most). No cell starts a formula
+    (``FORMULA_STARTS``)."""
+    seen = Counter(stage for t in turns for stage in t.timings_ms)
+    stages = sorted(stage for stage, _ in seen.most_common(MAX_STAGES))
     columns = [name for name in Turn.__dataclass_fields__ if name != "timings_ms"]
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(columns + [f"{stage}_ms" for stage in stages])
+        writer.writerow(columns + [_cell(f"{stage}_ms") for stage in stages])
         for t in turns:
             row = asdict(t)
             writer.writerow([_cell(row[c]) for c in columns]
@@ -169,7 +209,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text  # no formulas in a sheet
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def titles(data: DataDir, lang: str = "en") -> dict[str, str]:
