@@ -9,6 +9,9 @@ FORMAT_VERSION = 1
 LANG_CODE = r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$"
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+MAX_PRIORITY = 100
+"""An exhibit's ``priority`` is from -100 to 100: 10 against 0 already settles most near-ties,
+and a huge one would overflow the answerer's scores."""
 
 LANGUAGE_NAMES = {
     "fr": "French", "en": "English", "es": "Spanish", "de": "German", "it": "Italian",
@@ -89,7 +92,7 @@ EXHIBIT: dict[str, Any] = {
         "dimensions": _LOCALIZED,
         "image": _TEXT,
         "tags": {"type": "array", "items": _TEXT},
-        "priority": {"type": "integer"},
+        "priority": {"type": "integer", "minimum": -MAX_PRIORITY, "maximum": MAX_PRIORITY},
         "on_view": {
             "type": "object",
             "additionalProperties": False,
