@@ -44,13 +44,14 @@ class Content:
 
 def open_content(path: Path, encoder: Encoder,
                  progress: Callable[[int], None] | None = None,
-                 cache: VectorCache | None = None) -> Content:
+                 cache: VectorCache | None = None, checked: bool | None = None) -> Content:
     """Open a pack folder (validated and encoded now, taking what ``cache`` holds) or a bundle
     (verified)."""
     path = Path(path)
     if (path / bundles.MANIFEST).is_file():
         manifest = bundles.verify(path, encoder.model_id, encoder.sha256)
-        pack, units, vectors = bundles.load(path, manifest, checked=bundles.checked(path))
+        pack, units, vectors = bundles.load(
+            path, manifest, checked=bundles.checked(path) if checked is None else checked)
         return Content(pack, units, vectors, f"bundle {manifest['id'][:12]} ({path})",
                        manifest)
     if (path / "museum.yaml").is_file():
@@ -108,7 +109,7 @@ def try_question(answerer: KioskAnswerer, pack: Pack) -> None:
 def probe_content(path: Path, encoder: Encoder, settings: Settings) -> None:
     """Open ``path`` exactly as the kiosk will (store, vectors, answerer) and ask one question;
     ``kiosk content sync`` refuses a bundle this fails on."""
-    opened = open_content(path, encoder)
+    opened = open_content(path, encoder, checked=True)  # (as a sync installs it: checked)
     try_question(KioskAnswerer(opened.pack, opened.units, opened.vectors, encoder, settings.qa,
                                room=settings.kiosk.room), opened.pack)
 

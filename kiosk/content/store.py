@@ -64,9 +64,12 @@ class TinyDbStore:
         try:
             db = TinyDB(path, storage=JSONStorage, access_mode="r")
             try:
-                # documents in insertion order (the file's keys are sorted as text: "10" < "2")
+                # the storage's tables as read, documents in insertion order (the file's keys
+                # are sorted as text: "10" < "2"); not wrapped one by one as Documents, which
+                # took 2 s of opening a bundle of 5,000 works
+                raw = db.storage.read() or {}
                 self._tables = {
-                    name: [dict(d) for d in sorted(db.table(name).all(), key=lambda d: d.doc_id)]
+                    name: [dict(raw[name][k]) for k in sorted(raw.get(name, {}), key=int)]
                     for name in TABLES
                 }
             finally:

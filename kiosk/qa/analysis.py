@@ -166,7 +166,7 @@ class Reader:
 
 def known_words(texts: list[str]) -> set[str]:
     """The roots of every word the content uses."""
-    return {root(w) for text in texts for w in content_words(text)}
+    return {root(w) for w in {w for text in texts for w in content_words(text)}}
 
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from kiosk.qa.text import content_words, stem
+from kiosk.qa.text import STOPWORDS, STOPWORDS_BY_LANG, content_words, stem, words
 
 NEAR_SPELLING = 80
 """Least similarity (0-100) for a question word of 5+ letters to stand for a content word."""
@@ -38,14 +38,22 @@ class Lexicon:
 
     def __init__(self, documents: list[list[tuple[str, str]]]) -> None:
         """``documents``: per document, its parts as (text, language)."""
-        self.stems = [frozenset(stem(w) for text, lang in parts for w in content_words(text, lang))
-                      for parts in documents]
+        stems: list[frozenset[str]] = []
+        long_words: set[str] = set()
+        for parts in documents:  # each text's words found once (content_words' two filters)
+            mine: set[str] = set()
+            for text, lang in parts:
+                found = words(text)
+                stop = STOPWORDS_BY_LANG.get(lang or "", STOPWORDS)
+                mine.update(stem(w) for w in found if w not in stop and len(w) > 1)
+                long_words.update(w for w in found if len(w) >= 5 and w not in STOPWORDS)
+            stems.append(frozenset(mine))
+        self.stems = stems
         df = Counter(s for stems in self.stems for s in stems)
         n = max(len(documents), 1)
         self.idf = {s: math.log(1 + n / c) for s, c in df.items()}
         self.unknown_idf = math.log(1 + n)
-        self.words = sorted({w for parts in documents for text, _ in parts
-                             for w in content_words(text) if len(w) >= 5})
+        self.words = sorted(long_words)
 
     def terms(self, question: str, lang: str, ignore: frozenset[str]) -> list[Term]:
         """The question's content words (names in ``ignore`` aside), with their near-spellings."""

@@ -93,9 +93,10 @@ class Sources:
         self.groups: list[tuple[SourceKind, str, int]] = [
             keys[i] for i in self.group_starts.tolist()]
         self.group_lexicon = Lexicon([self._entry_texts(key) for key in self.groups])
-        self.answer_rows = [[r for r in np.flatnonzero(kinds == "answer").tolist()
-                             if (units[r].ref, units[r].item) == (ref, item)]
-                            for _, ref, item in self.groups]
+        answers: dict[tuple[str, int], list[int]] = {}
+        for r in np.flatnonzero(kinds == "answer").tolist():
+            answers.setdefault((units[r].ref, units[r].item), []).append(r)
+        self.answer_rows = [answers.get((ref, item), []) for _, ref, item in self.groups]
         self.answer_lexicon = Lexicon([[(units[r].text, units[r].lang) for r in rows]
                                        for rows in self.answer_rows])
         self.groups_of: dict[str, list[int]] = {}

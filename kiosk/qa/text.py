@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from functools import cache, lru_cache
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«¿¡(A-ZÀ-Ý0-9])")
@@ -35,10 +37,18 @@ me te le les nos muy mas dime sabes hay sobre bajo entre tras de a
 STOPWORDS = frozenset().union(*STOPWORDS_BY_LANG.values())
 
 
+@cache
+def _combining() -> dict[int, None]:
+    """Every combining character (accents once decomposed), for ``str.translate`` to drop:
+    built once (~60 ms), ten times faster than testing each character of every text."""
+    return {c: None for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c))}
+
+
 def fold(text: str) -> str:
     """Lowercase, strip accents, unify apostrophes and dashes."""
     text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():
+        text = text.translate(_combining())
     return text.replace("’", "'").replace("œ", "oe").replace("æ", "ae")
 
 
@@ -62,6 +72,7 @@ _ENDINGS = ("iendo", "aient", "ando", "idos", "idas", "ing", "ado", "ada", "ons"
             "ed", "es", "ez", "er", "s")
 
 
+@lru_cache(maxsize=1 << 16)  # (a collection's words repeat: 675,000 calls, far fewer words)
 def root(word: str) -> str:
     """The word without a common inflection ending (used/uses → us, peignait → peign)."""
     for end in _ENDINGS:
