@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.commands.common import data_dir, read_settings
 from kiosk.content.model import Pack, pick
+from kiosk.errors import KioskError
 from kiosk.events import Answer, AnswerKind
 from kiosk.i18n import translate
 from kiosk.settings import Settings
@@ -72,6 +73,19 @@ def _explain(answerer: Any, question: str, lang: str, about: str | None) -> None
         print(f"[explain]   {ev.probabilities[i]:.3f} {WEIGHT_NAME[c.kind]:<8} {c.ref} {c.item}")
 
 
+def typed(text: str) -> str:
+    """A question from the command line, refused in one line when it is not UTF-8 (Python
+    keeps such bytes as lone surrogates, which nothing can print or encode)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = text[exc.start].encode("utf-8", "surrogateescape")
+        raise KioskError(f"the question is not UTF-8 text (byte 0x{byte.hex()} at character "
+                         f"{exc.start + 1}) — set the terminal to UTF-8 (e.g. LANG=C.UTF-8) "
+                         "and type it again") from None
+    return text
+
+
 def _say(settings: Settings, answer: Answer, out: Path) -> None:
     """Speak the answer (notice and text) into a WAV file."""
     from kiosk.assembly import synthesizer
@@ -121,6 +135,8 @@ def main(args: argparse.Namespace) -> int:
     """Curators testing questions: nothing asked here goes to the insights log."""
     from kiosk.assembly import assemble
 
+    if args.question:
+        args.question = typed(args.question)
     settings = read_settings(args)
     kiosk = assemble(settings, data_dir(args), args.content, recognizer=args.audio is not None)
     answerer, content = kiosk.answerer, kiosk.content

@@ -11,8 +11,10 @@ the few constants left are listed in ``docs/ANSWERER.md``.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,6 +34,15 @@ from kiosk.qa.sources import Candidate, Sources, feature_names
 from kiosk.qa.text import fold, words
 from kiosk.settings import QaSettings
 
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 500
+"""Longest question read, in characters: more than any visitor says or types (reading costs
+memory and time with the length). A longer one is cut at a word boundary, and answered."""
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_LAST_WORD = re.compile(r"\s+\S*$")
+
 REPLY_MATCH = 0.75
 """Least similarity to a built-in hello (or "tell me more") for the kiosk to take the question
 as one: it only changes the wording of a reply, never whether something is answered."""
@@ -40,6 +51,23 @@ as one: it only changes the wording of a reply, never whether something is answe
 def encoder_key(model_id: str) -> str:
     """The short name of an encoder in feature names and weight files (``use``, ``e5``)."""
     return model_id.split("-")[0]
+
+
+def admitted(question: Question) -> Question:
+    """The question as the answerer reads it: at most ``MAX_QUESTION_CHARS`` characters (cut
+    at a word boundary, and logged), and no lone surrogate (what Python makes of bytes that are
+    not UTF-8), which no encoder can take: each becomes U+FFFD."""
+    text = _LONE_SURROGATE.sub("\ufffd", question.text)
+    if len(text) > MAX_QUESTION_CHARS:
+        head = text[:MAX_QUESTION_CHARS]
+        if not text[MAX_QUESTION_CHARS].isspace():  # the cap falls inside a word: drop it
+            last = _LAST_WORD.search(head)
+            head = head[:last.start()] if last and last.start() > 0 else head
+        text = head.rstrip()
+        log.warning("a question of %d characters was cut to its first %d (the answerer reads "
+                    "at most %d) — ask it in fewer words", len(question.text), len(text),
+                    MAX_QUESTION_CHARS)
+    return question if text == question.text else replace(question, text=text)
 
 
 @dataclass(frozen=True)
@@ -103,6 +131,7 @@ class KioskAnswerer:
     # -- public -----------------------------------------------------------------------------
 
     def answer(self, question: Question, about: str | None = None) -> Answer:
+        question = admitted(question)
         lang = question.lang
         on_view = self._on_view()
         about = about if about in on_view else None
@@ -138,6 +167,7 @@ class KioskAnswerer:
 
     def explain(self, question: Question, about: str | None = None) -> Evidence:
         """The evidence behind an answer, and the decision."""
+        question = admitted(question)
         on_view = self._on_view()
         about = about if about in on_view else None
         analysis = self.reader.read(question.text.strip(), question.lang, about, self.room,
@@ -219,4 +249,5 @@ class KioskAnswerer:
         return ranked[: self.settings.suggestions]
 
 
-__all__ = ["FACTS", "Evidence", "KioskAnswerer", "encoder_key"]
+__all__ = ["FACTS", "MAX_QUESTION_CHARS", "Evidence", "KioskAnswerer", "admitted",
+           "encoder_key"]

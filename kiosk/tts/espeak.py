@@ -22,6 +22,10 @@ from kiosk.errors import SpeechError
 from kiosk.ports import Samples
 from kiosk.qa.text import sentences
 
+SPOKEN_MAX_S = 3600.0
+"""What espeak-ng says is read back whole (an answer said through ``--say``, the doctor's check):
+no question's limit applies to it."""
+
 MIN_WAV_BYTES = 44 + 2 * 2205
 """A WAV header and at least 0.1 s of 22 kHz audio."""
 
@@ -167,7 +171,7 @@ class EspeakSynth:
 
     def _read(self, path: Path) -> Samples:
         try:
-            return read_wav(path)
+            return read_wav(path, max_seconds=SPOKEN_MAX_S)
         finally:
             path.unlink(missing_ok=True)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kiosk.content import images
+from kiosk.errors import shown
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +43,26 @@ class Decoded:
 
 def decode(path: str, max_side: int) -> Decoded:
     """The picture at ``path`` no larger than ``max_side`` on its longest side, turned as
-    its EXIF says. Raises OSError or ValueError for what Pillow cannot read."""
+    its EXIF says. Its header is read first: more than ``images.MAX_PIXELS`` raises
+    ``Image.DecompressionBombError``; OSError or ValueError for what Pillow cannot read."""
     from PIL import Image, ImageOps
 
-    with Image.open(path) as image:
+    with images.opened(path) as image:
         image.draft("RGB", (max_side, max_side))  # JPEG: decode at 1/2, 1/4, 1/8 directly
-        picture = ImageOps.exif_transpose(image).convert("RGBA")
+        picture: Image.Image = image
+        if image.mode == "1" and "transparency" not in image.info:
+            picture = image.convert("L")  # a byte a pixel, as it is kept already
+        elif image.mode not in _RESIZABLE or "transparency" in image.info:
+            picture = image.convert("RGBA")  # palette, 16-bit, a transparent colour
+        # reduced before anything copies it: the file's own pixels are the only full-size ones
         picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        picture = ImageOps.exif_transpose(picture).convert("RGBA")
         flipped = picture.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
         return Decoded(flipped.size, flipped.tobytes())
+
+
+_RESIZABLE = ("L", "LA", "RGB", "RGBA", "CMYK")
+"""Modes Pillow resizes smoothly as they are (palette and 1-bit only by nearest neighbour)."""
 
 
 def _key(path: str, max_side: int) -> Key | None:
@@ -111,8 +123,10 @@ class Pictures:
         try:
             decoded: Decoded | None = decode(key[0], key[3])
         except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad files
-            log.warning("image %s cannot be shown (%s) — replace it with a PNG or JPEG file",
-                        key[0], images.reason(exc, key[0]))
+            why = images.reason(exc, key[0])
+            log.warning("image %s cannot be shown (%s) — replace it with %s", shown(key[0]),
+                        why, "a copy about 2000 pixels wide" if images.TOO_MANY_PIXELS in why
+                        else "a PNG or JPEG file")
             decoded = None
         self._schedule(lambda: self._upload(key, decoded))
 
