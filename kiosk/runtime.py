@@ -44,12 +44,18 @@ class Content:
 
 def open_content(path: Path, encoder: Encoder,
                  progress: Callable[[int], None] | None = None,
-                 cache: VectorCache | None = None, checked: bool | None = None) -> Content:
+                 cache: VectorCache | None = None, checked: bool | None = None,
+                 verified: bool = False) -> Content:
     """Open a pack folder (validated and encoded now, taking what ``cache`` holds) or a bundle
-    (verified)."""
+    (verified, unless ``verified`` says it just was). ``checked``: its records were checked
+    when it was installed (default: what its ``origin.json`` says)."""
     path = Path(path)
     if (path / bundles.MANIFEST).is_file():
-        manifest = bundles.verify(path, encoder.model_id, encoder.sha256)
+        if verified:  # (its files' hashes were checked a moment ago: ``default_content``)
+            manifest = bundles.read_manifest(path)
+            bundles.check_manifest(manifest, str(path), encoder.model_id, encoder.sha256)
+        else:
+            manifest = bundles.verify(path, encoder.model_id, encoder.sha256)
         pack, units, vectors = bundles.load(
             path, manifest, checked=bundles.checked(path) if checked is None else checked)
         return Content(pack, units, vectors, f"bundle {manifest['id'][:12]} ({path})",
@@ -124,8 +130,8 @@ def open_answerer(settings: Settings, data: DataDir, content: Path | None,
     encoder = encoder or load_encoders(data, settings.models.encoder, settings.models.threads)
     cache = VectorCache(data.vector_cache)
 
-    def answerer_over(path: Path) -> tuple[KioskAnswerer, Content]:
-        opened = open_content(path, encoder, cache=cache)
+    def answerer_over(path: Path, verified: bool = False) -> tuple[KioskAnswerer, Content]:
+        opened = open_content(path, encoder, cache=cache, verified=verified)
         answerer = KioskAnswerer(opened.pack, opened.units, opened.vectors, encoder,
                                  settings.qa, today=today, room=settings.kiosk.room)
         return answerer, opened
@@ -136,7 +142,7 @@ def open_answerer(settings: Settings, data: DataDir, content: Path | None,
     problems: list[str] = []
     for folder in dict.fromkeys([first, *previous_folder(data)]):
         try:
-            answerer, opened = _one_line(answerer_over, folder)
+            answerer, opened = _one_line(lambda f: answerer_over(f, verified=True), folder)
             try_question(answerer, opened.pack)
         except Exception as exc:  # noqa: BLE001 — any fault of the content: try the next
             problems.append(f"{folder.name[:12]} does not open ({shown(exc)})")
