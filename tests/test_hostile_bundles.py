@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import signal
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,6 +27,8 @@ from kiosk.paths import DataDir
 from kiosk.runtime import default_content, open_answerer, probe_content
 from kiosk.settings import Settings, load_settings
 from kiosk.testing import HashingEncoder
+from tests.children import lines_of
+from tests.conftest import DEMO
 from tests.packs import FAQ, make_pack
 from tests.test_bad_bundles import snapshot
 
@@ -207,3 +213,46 @@ def test_a_setting_that_is_not_a_number_is_refused() -> None:
     for value in ("nan", "inf", "-inf"):
         with pytest.raises(SettingsError, match="'max_total_mb' must be a float"):
             load_settings(None, [f"content.max_total_mb={value}"])
+
+
+@pytest.mark.models
+@pytest.mark.slow
+def test_the_watch_outlives_a_bad_bundle_and_installs_the_next_good_one(
+        tmp_path: Path, encoder: Any, data_dir: DataDir) -> None:
+    """`kiosk content sync DIR --watch`, for real: a bundle that cannot answer (vectors of the
+    wrong width, hashes redone) is skipped in one line, the watch goes on, and a good bundle
+    copied in next is installed."""
+    good = tmp_path / "good"
+    bundle.build(DEMO, good, encoder)
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    bad = shutil.copytree(good, incoming / "narrow")
+    np.save(bad / "vectors.npy", np.ascontiguousarray(np.load(bad / "vectors.npy")[:, :3]))
+    m = json.loads((bad / "manifest.json").read_text())
+    m["files"] = {rel: bundle.sha256_file(bad / rel) for rel in m["files"]}
+    m["id"] = "f" * 64
+    (bad / "manifest.json").write_text(json.dumps(m))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "models").symlink_to(data_dir.root / "models")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli", "content", "sync", str(incoming), "--watch",
+         "--interval", "0.3"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "KIOSK_DATA_DIR": str(data)})
+    seen: list[str] = []
+    try:
+        for line in lines_of(child, 120):
+            seen.append(line.rstrip("\n"))
+            if line.startswith("skipped:") and not (incoming / "good").exists():
+                shutil.copytree(good, incoming / "good")
+            if line.startswith("now serving bundle"):
+                break
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=60)
+        assert child.stdout is not None
+        child.stdout.close()
+    skipped = [s for s in seen if s.startswith("skipped:")]
+    assert skipped and "narrow: does not open (ValueError: matmul" in skipped[0], seen
+    assert seen[-1].startswith(
+        f"now serving bundle {bundle.read_manifest(good)['id'][:12]} (Musée de démonstration")
