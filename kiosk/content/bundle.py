@@ -335,9 +335,9 @@ def load(bundle: Path, manifest: dict[str, Any],
         for n, row in enumerate(rows):
             error = jsonschema.exceptions.best_match(_VALIDATORS[table].iter_errors(row))
             if error is not None:
-                at = ".".join(str(p) for p in error.absolute_path) or "the record"
-                raise ContentError(f"{where}: {table}[{n}] {at}: {error.message[:120]} — the "
-                                   f"records do not match the content schema; {REBUILD}")
+                at = shown(".".join(str(p) for p in error.absolute_path)) or "the record"
+                raise ContentError(f"{where}: {table}[{n}] {at}: {shown(error.message)[:120]} "
+                                   f"— the records do not match the content schema; {REBUILD}")
     museum = tables["museum"][0]
     if museum["default_language"] not in museum["languages"]:
         raise ContentError(f"{where}: the default language is not one of the languages — "
