@@ -296,3 +296,20 @@ def test_a_kiosk_without_a_microphone_invites_to_browse(
     k.tap("Browse the works")
     k.settle()
     assert k.screen.name == "browse"
+
+
+def test_each_new_app_is_the_one_its_kv_rules_see(demo: Any, encoder: Any,
+                                                  kiosks: list[harness.OffscreenKiosk]) -> None:
+    """Kivy's kv ``app`` proxy may catch a closed app again (a rule evaluated in the frame after
+    its ``on_stop``, as happens under load); the next app's texts must still follow its own
+    language, not the old app's."""
+    from kivy.lang.parser import global_idmap
+
+    old = make_kiosk(demo, encoder)
+    old.tap("English")
+    old.settle()
+    old.close()
+    object.__setattr__(global_idmap["app"], "_obj", old.app)  # the race, made certain
+    new = make_kiosk(demo, encoder)
+    kiosks.append(new)
+    assert new.app.lang == "fr" and "Touchez et parlez" in new.texts()

@@ -43,6 +43,7 @@ class OffscreenKiosk:
                  size: tuple[int, int] = (800, 480), admin: AdminActions | None = None,
                  admin_hold_s: float = 3.0) -> None:
         self.resize(*size)
+        _forget_app()  # (whatever app an earlier kiosk of this process left behind)
         self.app = KioskApp(controller, images=images, admin=admin, admin_hold_s=admin_hold_s)
         self.controller = controller
         self.app._run_prepare()
@@ -171,6 +172,19 @@ class OffscreenKiosk:
     def close(self) -> None:
         self.app.dispatch("on_stop")
         self.frames(1)
+        _forget_app()
+
+
+def _forget_app() -> None:
+    """Let the next app built in this process be the one kv rules see. Kivy's kv ``app`` is a
+    proxy that keeps the first app it was asked for and lets go at that app's ``on_stop``; a
+    rule evaluated during the frame after ``on_stop`` would catch the old app again, for good,
+    and the next app's texts would follow the old app's language (a test flake under load)."""
+    from kivy.app import App
+    from kivy.lang.parser import global_idmap
+
+    App._running_app = None
+    object.__setattr__(global_idmap["app"], "_obj", None)
 
 
 def _visible(widget: Any) -> bool:
