@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.content import loader
+from kiosk.content import yamlfile as loader
 from kiosk.content.loader import load_pack
 from tests.packs import MILKMAID, MUSEUM, make_pack
 

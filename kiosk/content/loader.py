@@ -1,9 +1,7 @@
 """Read a content pack (YAML, ruamel) and validate it (JSON Schema + the checks a schema can't do).
 
-Every problem is an ``Issue`` with the file, the line, what is wrong and what to do. A pack may
-come from anyone, so reading is bounded: a file is read only if it is a small regular UTF-8 file,
-and it is refused, before it is expanded, if it uses anchors or aliases, nests too deep, holds
-too many values or has an over-long text (the ``MAX_…`` limits below, far above any museum's).
+Every problem is an ``Issue`` with the file, the line, what is wrong and what to do. Each file
+is read through ``kiosk.content.yamlfile``, which bounds it (size, aliases, depth, texts).
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ import datetime as dt
 import difflib
 import os
 import re
-import stat
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,15 +19,22 @@ from typing import Any
 import jsonschema
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, ScalarEvent
-from ruamel.yaml.nodes import MappingNode, ScalarNode
 from ruamel.yaml.reader import Reader
 
 from kiosk.content import images, schema
 from kiosk.content.model import Exhibit, FaqEntry, Localized, Museum, Pack, QaPair
+from kiosk.content.yamlfile import (
+    MAX_EXHIBITS,
+    MAX_EXHIBITS_BYTES,
+    BoundedComposer,
+    Refused,
+    dotted,
+    file_size,
+    quoted,
+    read_text,
+)
 from kiosk.errors import ContentError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
@@ -40,31 +44,6 @@ YEAR = re.compile(r"\d{3,4}")
 ID = re.compile(schema.SLUG)
 """An exhibit's or FAQ entry's id: the pattern the bundle's schema accepts (whole string)."""
 
-MAX_YAML_BYTES = 2 * 1024 * 1024
-"""Largest pack file read (bytes), checked before it is opened. The demo's faq.yaml is 13 KB;
-a thousand FAQ entries in three languages are about 300 KB."""
-MAX_EXHIBITS = 10_000
-"""Most exhibit files in ``exhibits/``, counted before any is read."""
-MAX_EXHIBITS_BYTES = 64 * 1024 * 1024
-"""Most bytes of all exhibit files together, added up before any is read (a few thousand works
-take a few megabytes)."""
-MAX_DEPTH = 50
-"""Deepest nesting of mappings, lists and texts in one file. A pack needs 6 (qa, an item,
-questions, a language, the list, a question)."""
-MAX_NODES = 100_000
-"""Most values (texts, numbers, mappings, lists, field names) in one file: 2,000 FAQ entries
-in five languages are about 64,000."""
-MAX_RECORDS = 2_000
-"""Most entries in one list: faq.yaml's entries, an exhibit's 'qa' pairs, the questions of one
-language, aliases or tags."""
-MAX_SHORT_TEXT = 500
-"""Longest short text (characters): a title, name, artist, date, medium, room, dimensions, image
-path, id, question, alias, tag or field name."""
-MAX_LONG_TEXT = 20_000
-"""Longest long text in one language (characters): a description, answer or reply (about ten
-printed pages; the answerer reads and speaks from it)."""
-LONG_FIELDS = frozenset({"description", "answer", "replies"})
-"""The fields whose texts may be up to ``MAX_LONG_TEXT`` long; all others ``MAX_SHORT_TEXT``."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
@@ -114,15 +93,8 @@ def _line(tree: Any, path: Iterable[Any]) -> int | None:
     return line
 
 
-def _dotted(path: Iterable[Any]) -> str:
-    out = ""
-    for key in path:
-        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
-    return out or "(top level)"
-
-
 def _schema_message(err: jsonschema.ValidationError, known: Iterable[str]) -> str:
-    where = _dotted(err.absolute_path)
+    where = dotted(err.absolute_path)
     if err.validator == "additionalProperties":
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         names = err.schema.get("properties", {}).keys() or known
@@ -130,38 +102,32 @@ def _schema_message(err: jsonschema.ValidationError, known: Iterable[str]) -> st
         for name in extra:
             close = difflib.get_close_matches(name, list(names), n=1)
             hint = f"did you mean '{close[0]}'?" if close else "remove it"
-            parts.append(f"unknown field '{_shown(name)}' — {hint} (known: {', '.join(names)})")
+            parts.append(f"unknown field '{quoted(name)}' — {hint} (known: {', '.join(names)})")
         return "; ".join(parts)
     if err.validator == "required":
         missing = err.message.split("'")[1]
         return f"'{missing}' is missing — {schema.HINTS.get(missing, 'add it')}"
     if err.validator == "propertyNames":
-        return (f"'{where}' has '{_shown(err.instance)}' where a language code is expected "
+        return (f"'{where}' has '{quoted(err.instance)}' where a language code is expected "
                 "— use codes like fr, en, es")
     if err.validator == "oneOf":
         return (f"'{where}' must be a text or a mapping of language → text, "
                 "e.g. {en: ..., fr: ...}")
     if err.validator == "pattern" and any(k in where for k in ("from", "until")):
-        return f"'{where}' is not a date: '{_shown(err.instance)}' — write it as YYYY-MM-DD"
+        return f"'{where}' is not a date: '{quoted(err.instance)}' — write it as YYYY-MM-DD"
     if err.validator == "pattern":
-        return (f"'{where}' = '{_shown(err.instance)}' is not a valid id — use lowercase "
+        return (f"'{where}' = '{quoted(err.instance)}' is not a valid id — use lowercase "
                 f"letters, digits and hyphens, e.g. '{_slug(str(err.instance))}'")
     if err.validator == "type":
         wanted = {"string": "a text", "integer": "a whole number", "array": "a list",
                   "object": "a mapping"}.get(str(err.validator_value), str(err.validator_value))
-        return f"'{where}' must be {wanted}, not {_shown(repr(err.instance))}"
+        return f"'{where}' must be {wanted}, not {quoted(repr(err.instance))}"
     if err.validator in ("minimum", "maximum"):
-        return (f"'{where}' = {_shown(err.instance)} is out of range — use a whole number "
+        return (f"'{where}' = {quoted(err.instance)} is out of range — use a whole number "
                 f"from {err.schema.get('minimum')} to {err.schema.get('maximum')}")
     if err.validator in ("minItems", "minProperties"):
         return f"'{where}' is empty — fill it in or remove it"
-    return f"'{where}': {_shown(err.message, 200)}"
-
-
-def _shown(value: Any, limit: int = 80) -> str:
-    """Curator text quoted in a message, cut to ``limit`` characters."""
-    text = str(value)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return f"'{where}': {quoted(err.message, 200)}"
 
 
 def _one_line(text: str) -> str:
@@ -173,128 +139,6 @@ def _slug(name: str) -> str:
     """A valid id made from ``name`` ('My Work' → 'my-work'), to suggest to the curator."""
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:60].strip("-") or "work-1"
-
-
-class _Refused(Exception):
-    """A pack file refused before it is read further (what is wrong and what to do)."""
-
-    def __init__(self, line: int | None, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
-_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
-          (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
-
-
-def _size(path: Path) -> int:
-    """The size of a regular file; 0 for anything else (which ``_read_text`` refuses)."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return 0
-    return info.st_size if stat.S_ISREG(info.st_mode) else 0
-
-
-def _read_text(path: Path) -> str | None:
-    """The text of a small, regular, UTF-8 file; None when there is no such file.
-
-    Anything else is refused with ``_Refused``; a FIFO or device is never opened (it could
-    block forever or never end).
-    """
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        if not path.is_symlink():
-            return None
-        raise _Refused(None, f"it is a link to '{_shown(os.readlink(path))}', which does not "
-                       "exist — copy the file itself into the pack") from None
-    except OSError as exc:
-        raise _Refused(None, f"it cannot be read ({exc.strerror}) — check the file and the "
-                       "folders above it") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise _Refused(None, "it is a folder, not a file — move it out of the pack, or rename "
-                       "it so that its name does not end in .yaml")
-    if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
-        raise _Refused(None, f"it is {kind}, not a file — replace it with a YAML text file")
-    too_big = _Refused(None, f"the file is larger than {MAX_YAML_BYTES // 2**20} MB, far more "
-                       "than any museum's content — split it or check that it is the right file")
-    if info.st_size > MAX_YAML_BYTES:
-        raise too_big
-    try:  # O_NONBLOCK: should it have become a FIFO since the stat, opening does not wait
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                raise _Refused(None, "it changed while being read — copy the pack again")
-            data = fh.read(MAX_YAML_BYTES + 1)  # a file that grows is still read no further
-    except OSError as exc:
-        raise _Refused(None, f"it cannot be read ({exc.strerror}) — make it readable by the "
-                       "user who runs kiosk (e.g. chmod a+r)") from None
-    if len(data) > MAX_YAML_BYTES:
-        raise too_big
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _Refused(data.count(b"\n", 0, exc.start) + 1,
-                       "not UTF-8 text — save the file as UTF-8") from None
-
-
-class _BoundedComposer(Composer):
-    """ruamel's composer, refusing before it goes on: anchors and aliases (a few lines of
-    them expand to gigabytes), nesting deeper than ``MAX_DEPTH``, more than ``MAX_NODES``
-    values, lists longer than ``MAX_RECORDS`` and texts longer than their field's limit."""
-
-    def __init__(self, loader: Any = None) -> None:
-        super().__init__(loader)
-        self.nodes = 0
-        self.path: list[Any] = []  # keys and indexes down to the node being composed
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.parser.peek_event()
-        line = event.start_mark.line + 1
-        if isinstance(event, AliasEvent) or event.anchor is not None:
-            sign, kind = ("*", "alias") if isinstance(event, AliasEvent) else ("&", "anchor")
-            raise _Refused(line, f"YAML {kind} '{sign}{_shown(event.anchor, 40)}' — content "
-                           "packs may not use anchors or aliases (&name, *name, <<:); write "
-                           "each value out in full")
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise _Refused(line, f"more than {MAX_NODES:,} values in one file — split it "
-                           "(one file per work in exhibits/)")
-        if len(self.path) >= MAX_DEPTH:
-            raise _Refused(line, f"nested more than {MAX_DEPTH} levels deep — a pack needs 6 at "
-                           "most; check the indentation and the brackets")
-        is_key = isinstance(parent, MappingNode) and index is None
-        if isinstance(index, int) and index >= MAX_RECORDS:
-            where = f"'{_dotted(self.steps())}'" if self.steps() else "the file"
-            raise _Refused(line, f"{where} has more than {MAX_RECORDS:,} entries — no museum "
-                           "needs so many; split the file or remove entries")
-        step = index if isinstance(index, int) else (
-            index.value if isinstance(index, ScalarNode) else "?")
-        if is_key or parent is None:  # a field name, or the top of the file
-            step = None
-        self.path.append(step)
-        try:
-            if isinstance(event, ScalarEvent):
-                self.check_text(event.value, line, is_key)
-            return super().compose_node(parent, index)
-        finally:
-            self.path.pop()
-
-    def steps(self) -> list[Any]:
-        """The keys and indexes of the node being composed, as ``_line`` takes them."""
-        return [step for step in self.path if step is not None]
-
-    def check_text(self, text: str, line: int, is_key: bool) -> None:
-        path = self.steps()
-        long = not is_key and any(step in LONG_FIELDS for step in path)
-        limit = MAX_LONG_TEXT if long else MAX_SHORT_TEXT
-        if len(text) > limit:
-            what = "a field name" if is_key else f"'{_dotted(path)}'"
-            raise _Refused(line, f"{what} is {len(text):,} characters long, more than the "
-                           f"{limit:,} allowed — shorten it")
 
 
 class _TextDates(RoundTripConstructor):
@@ -317,28 +161,28 @@ class _Reader:
     def read(self, rel: str) -> Any:
         """The file's YAML tree; None when it is missing or empty, or (with an issue) refused."""
         try:
-            text = _read_text(self.root / rel)
+            text = read_text(self.root / rel)
             if text is None:
                 return None
             bad = Reader.NON_PRINTABLE.search(text)
             if bad:
-                raise _Refused(text.count("\n", 0, bad.start()) + 1, "a control character "
+                raise Refused(text.count("\n", 0, bad.start()) + 1, "a control character "
                                f"(U+{ord(bad.group()):04X}) is in the text — delete it (copying "
                                "from a PDF or a word processor can leave one) and save again")
             yaml = YAML(typ="rt")  # one per file: the composer counts what it has read
             yaml.Constructor = _TextDates
-            yaml.Composer = _BoundedComposer
+            yaml.Composer = BoundedComposer
             return yaml.load(text)
-        except _Refused as exc:
+        except Refused as exc:
             self.issue(rel, exc.line, exc.message)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else None
-            what = _shown((exc.problem or exc.context or "syntax error").strip(), 200)
+            what = quoted((exc.problem or exc.context or "syntax error").strip(), 200)
             self.issue(rel, line, f"YAML syntax error: {what} — check indentation, colons "
                        "and quotes on this line (text with ': ' needs quotes)")
         except YAMLError as exc:
-            self.issue(rel, None, f"YAML cannot be read: {_shown(exc, 200)} — save the file "
+            self.issue(rel, None, f"YAML cannot be read: {quoted(exc, 200)} — save the file "
                        "again as plain UTF-8 text")
         return None
 
@@ -368,26 +212,26 @@ class _Reader:
             return {}
         if isinstance(value, str):
             if not value.strip():
-                self.issue(rel, line, f"'{_dotted(full)}' is empty — write it or remove the field")
+                self.issue(rel, line, f"'{dotted(full)}' is empty — write it or remove the field")
             return {lang: value.strip() for lang in langs}
         out: Localized = {}
         for lang, text in value.items():
             if lang not in langs:
                 self.issue(rel, _line(tree, (*full, lang)),
-                           f"'{_dotted(full)}.{lang}' is in {schema.language_name(lang)}, "
+                           f"'{dotted(full)}.{lang}' is in {schema.language_name(lang)}, "
                            f"which museum.yaml does not declare — add '{lang}' to 'languages' "
                            "or remove it", error=False)
                 continue
             if not str(text).strip():
                 self.issue(rel, _line(tree, (*full, lang)),
-                           f"'{_dotted(full)}.{lang}' is empty — write the "
+                           f"'{dotted(full)}.{lang}' is empty — write the "
                            f"{schema.language_name(lang)} text or remove '{lang}' from "
                            "'languages' in museum.yaml")
             out[lang] = str(text).strip()
         if required:
             for lang in langs:
                 if lang not in out:
-                    self.issue(rel, line, f"'{_dotted(full)}' has no {schema.language_name(lang)}"
+                    self.issue(rel, line, f"'{dotted(full)}' has no {schema.language_name(lang)}"
                                f" text — add '{lang}: ...' or remove '{lang}' from 'languages' "
                                "in museum.yaml")
         return out
@@ -401,11 +245,11 @@ class _Reader:
             kept = [str(q).strip() for q in items if str(q).strip()]
             if len(kept) < len(items):
                 self.issue(rel, _line(tree, (*path, lang)),
-                           f"'{_dotted((*path, lang))}' has an empty question — remove it")
+                           f"'{dotted((*path, lang))}' has an empty question — remove it")
             out[lang] = kept
         for lang in langs:
             if not out.get(lang):
-                self.issue(rel, _line(tree, path), f"'{_dotted(path)}' has no "
+                self.issue(rel, _line(tree, path), f"'{dotted(path)}' has no "
                            f"{schema.language_name(lang)} question — add '{lang}: [...]' "
                            f"or remove '{lang}' from 'languages' in museum.yaml")
         return out
@@ -486,7 +330,7 @@ def load_pack(root: Path) -> tuple[Pack | None, list[Issue]]:
         reader.issue("exhibits/", None, f"{len(files):,} exhibit files, more than the "
                      f"{MAX_EXHIBITS:,} a pack may hold — split the collection into several packs")
         files = []
-    elif sum(_size(path) for path in files) > MAX_EXHIBITS_BYTES:
+    elif sum(file_size(path) for path in files) > MAX_EXHIBITS_BYTES:
         reader.issue("exhibits/", None, f"the exhibit files add up to more than "
                      f"{MAX_EXHIBITS_BYTES // 2**20} MB, far more than any museum's content — "
                      "split the collection into several packs")
@@ -507,11 +351,11 @@ def load_pack(root: Path) -> tuple[Pack | None, list[Issue]]:
         ex_id = str(etree.get("id") or path.stem)
         if not ID.fullmatch(ex_id):
             if "id" in etree:
-                reader.issue(rel, _line(etree, ("id",)), f"'id' = '{_shown(ex_id)}' is not a "
+                reader.issue(rel, _line(etree, ("id",)), f"'id' = '{quoted(ex_id)}' is not a "
                              f"valid id — use lowercase letters, digits and hyphens, e.g. "
                              f"'{_slug(ex_id)}'")
             else:
-                reader.issue(rel, None, f"the file name '{_shown(path.stem)}' is not a valid id "
+                reader.issue(rel, None, f"the file name '{quoted(path.stem)}' is not a valid id "
                              f"— rename the file to '{_slug(path.stem)}{path.suffix}' (lowercase "
                              "letters, digits and hyphens), or add an 'id:' line")
             continue
@@ -577,7 +421,7 @@ def load_pack(root: Path) -> tuple[Pack | None, list[Issue]]:
             fid = str(item["id"])
             if not ID.fullmatch(fid):
                 reader.issue("faq.yaml", _line(ftree, (i, "id")), f"'[{i}].id' = "
-                             f"'{_shown(fid)}' is not a valid id — use lowercase letters, digits "
+                             f"'{quoted(fid)}' is not a valid id — use lowercase letters, digits "
                              f"and hyphens, e.g. '{_slug(fid)}'")
                 continue
             if fid in seen:
