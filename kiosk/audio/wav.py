@@ -47,6 +47,8 @@ def resample(samples: Samples, rate: int, to: int = RATE) -> Samples:
     if rate == to or len(samples) == 0:
         return samples.astype(np.float32)
     n = int(round(len(samples) * to / rate))
+    if n == 0:  # (a clip of a sample or two: nothing at the new rate)
+        return np.zeros(0, dtype=np.float32)
     spectrum = np.fft.rfft(samples)
     keep = min(len(spectrum), n // 2 + 1)
     out = np.fft.irfft(spectrum[:keep], n) * (n / len(samples))
