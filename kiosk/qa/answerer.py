@@ -120,7 +120,8 @@ class KioskAnswerer:
         texts += [a for ex in pack.exhibits for p in ex.qa for a in p.answer.values()]
         texts += [a for f in pack.faq for a in f.answer.values()]
         self.reader = Reader(spaces, self.names, np.array(titles, dtype=np.int64),
-                             [units[i].ref for i in titles], known_words(texts),
+                             [units[i].ref for i in titles],
+                             known_words(list(dict.fromkeys(texts))),  # (answers: units too)
                              pack.museum.languages, artists, s.name_match)
         self.sources = Sources(pack, units, spaces)
         self.room = [e.id for e in pack.exhibits
