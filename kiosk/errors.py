@@ -38,8 +38,9 @@ class KioskError(Exception):
         self.message = message
 
     def __str__(self) -> str:
-        """The message, its lines kept, every other control character escaped (``shown``)."""
-        return "\n".join(shown(line) for line in self.message.split("\n"))
+        """The message on one line, whatever names it holds: control characters, a newline
+        included, escaped (``shown``)."""
+        return shown(self.message)
 
 
 class SettingsError(KioskError):

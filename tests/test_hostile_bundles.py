@@ -256,3 +256,8 @@ def test_the_watch_outlives_a_bad_bundle_and_installs_the_next_good_one(
     assert skipped and "narrow: does not open (ValueError: matmul" in skipped[0], seen
     assert seen[-1].startswith(
         f"now serving bundle {bundle.read_manifest(good)['id'][:12]} (Musée de démonstration")
+
+
+def test_every_error_is_one_line_whatever_names_it_holds() -> None:
+    error = ContentError("/usb/x\nkiosk: now serving bundle 0 (\x1b[32mok\x1b[0m): missing")
+    assert str(error) == "/usb/x\\nkiosk: now serving bundle 0 (\\x1b[32mok\\x1b[0m): missing"
