@@ -90,7 +90,7 @@ def _content_sync(args: argparse.Namespace, data: DataDir) -> int:
                   f"{shown(exc)[:160]}) — still watching; see the log", file=sys.stderr,
                   flush=True)
 
-    print(f"watching {args.source} every {args.interval:g} s (Ctrl-C to stop)", flush=True)
+    print(f"watching {shown(args.source)} every {args.interval:g} s (Ctrl-C to stop)", flush=True)
     try:
         poll_source(args.source, step, args.interval, stop)
     except KeyboardInterrupt:
@@ -127,8 +127,8 @@ def _content_versions(args: argparse.Namespace) -> int:
               f"{built} UTC, installed {v.installed:%Y-%m-%d %H:%M} UTC")
         if v.source:
             signed = f", signed by key {v.signed_by}" if v.signed_by else ", not signed"
-            print(f"{'':<10}from {v.source} (synced {v.synced[:16].replace('T', ' ')} UTC"
-                  f"{signed})")
+            synced = shown(v.synced[:16]).replace("T", " ")
+            print(f"{'':<10}from {shown(v.source)} (synced {synced} UTC{signed})")
     if versions.current_version(data) is None:
         print("no current version — `kiosk content sync SRC` to install one")
     print(f"folder: {data.versions}")

@@ -174,7 +174,8 @@ def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
                            "this kiosk — sync it by its own path to install it again")
                 continue
             if bundle_id in seen or str(manifest["created"]) < cur_built:
-                return (f"nothing newer than the current content in {source} — nothing to do")
+                return (f"nothing newer than the current content in {shown(source)} — nothing "
+                        "to do")
             try:
                 signer = _install(data, src, manifest, bundle_id, encoder_id, encoder_sha256,
                                   trusted, probe)
