@@ -76,21 +76,9 @@ def default_content(data: DataDir) -> Path:
     Returns the version's own folder (not the link), so a sync cannot switch it under us."""
     problems = []
     for role in ("current", "previous"):
-        link = data.versions / role
-        if not link.is_symlink() and not link.exists():
-            continue
-        try:
-            folder = link.resolve(strict=True)
-            if folder.parent != data.versions.resolve() or not bundles.ID.fullmatch(
-                    folder.name):
-                problems.append(f"{role} ({link}) points outside {data.versions}")
-                continue
-            bundles.verify(folder)
-        except (OSError, RuntimeError):
-            problems.append(f"{role} ({link}) points to nothing")
-            continue
-        except ContentError as exc:
-            problems.append(f"{role} is damaged: {exc}")
+        folder, problem = _installed(data, role)
+        if folder is None:
+            problems += [problem] if problem else []
             continue
         if problems:
             log.warning("content: %s — serving the previous version %s instead; sync the "
@@ -139,46 +127,58 @@ def open_answerer(settings: Settings, data: DataDir, content: Path | None,
     if content is not None:
         return (*_one_line(answerer_over, content), content)
     first = default_content(data)
-    problems: list[str] = []
-    for folder in dict.fromkeys([first, *previous_folder(data)]):
+    try:
+        answerer, opened = _one_line(lambda f: answerer_over(f, verified=True), first)
+        try_question(answerer, opened.pack)
+        return answerer, opened, first
+    except Exception as exc:  # noqa: BLE001 — any fault of the content: try the previous one
+        problem = f"{first.name[:12]} does not open ({shown(exc)})"
+    # (previous is hashed only now: a kiosk whose current version works never reads it)
+    for folder in (f for f in previous_folder(data) if f != first):
         try:
             answerer, opened = _one_line(lambda f: answerer_over(f, verified=True), folder)
             try_question(answerer, opened.pack)
-        except Exception as exc:  # noqa: BLE001 — any fault of the content: try the next
-            problems.append(f"{folder.name[:12]} does not open ({shown(exc)})")
-            continue
-        if problems:
-            log.warning("content: %s — serving the previous version %s instead; sync a good "
-                        "bundle again", problems[0], folder.name[:12])
+        except Exception:  # noqa: BLE001
+            break
+        log.warning("content: %s — serving the previous version %s instead; sync a good "
+                    "bundle again", problem, folder.name[:12])
         return answerer, opened, folder
-    raise ContentError(f"no content version here opens: {problems[0]} — sync a good bundle "
+    raise ContentError(f"no content version here opens: {problem} — sync a good bundle "
                        "with `kiosk content sync SRC`, or give --content PACK")
 
 
 def previous_folder(data: DataDir) -> list[Path]:
-    """The ``previous`` version's folder, when it is complete."""
-    link = data.versions / "previous"
+    """The ``previous`` version's folder, when it is complete (checked as ``default_content``
+    checks it)."""
+    folder, _ = _installed(data, "previous")
+    return [folder] if folder is not None else []
+
+
+def _installed(data: DataDir, role: str) -> tuple[Path | None, str]:
+    """The folder ``versions/<role>`` names, when it is a version inside ``versions/`` whose
+    files all match its manifest; else None and why ('' when there is no such link)."""
+    link = data.versions / role
+    if not link.is_symlink() and not link.exists():
+        return None, ""
     try:
         folder = link.resolve(strict=True)
-        if folder.parent != data.versions.resolve():
-            return []
+        if folder.parent != data.versions.resolve() or not bundles.ID.fullmatch(folder.name):
+            return None, f"{role} ({link}) points outside {data.versions}"
         bundles.verify(folder)
-    except (OSError, RuntimeError, ContentError):
-        return []
-    return [folder]
+    except (OSError, RuntimeError):
+        return None, f"{role} ({link}) points to nothing"
+    except ContentError as exc:
+        return None, f"{role} is damaged: {exc}"
+    return folder, ""
 
 
 def _one_line(open_fn: Callable[[Path], T], path: Path) -> T:
-    """``open_fn(path)``, anything unexpected it raises turned into one ContentError line."""
+    """``open_fn(path)``, anything unexpected it raises turned into one ContentError line
+    (``bundle.failure``)."""
     try:
         return open_fn(path)
     except KioskError:
         raise
-    except MemoryError:
-        raise ContentError(f"{shown(path)} is too large to open (out of memory) — build it "
-                           "again with fewer or smaller works") from None
     except Exception as exc:  # noqa: BLE001
         log.debug("opening %s", path, exc_info=True)
-        raise ContentError(f"{shown(path)} does not open ({type(exc).__name__}: "
-                           f"{shown(exc)[:160]}) — build it again with `kiosk content build`"
-                           ) from None
+        raise bundles.failure(exc, path) from None

@@ -281,6 +281,21 @@ RECORDS: dict[str, dict[str, Any]] = {
 }
 
 
+def failure(exc: BaseException, where: Path | str) -> ContentError:
+    """Whatever went wrong while reading or opening the content at ``where``, as the one line
+    a person reads (a ContentError stays as it is)."""
+    if isinstance(exc, ContentError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return ContentError(f"{shown(where)}: too large to open (out of memory) — {REBUILD} "
+                            "with fewer or smaller works")
+    if isinstance(exc, OSError):
+        return ContentError(f"{shown(where)}: cannot be read or written "
+                            f"({exc.strerror or shown(exc)}) — check the disk and copy it again")
+    return ContentError(f"{shown(where)}: does not open ({type(exc).__name__}: "
+                        f"{shown(exc)[:160]}) — {REBUILD}")
+
+
 def checked(folder: Path) -> bool:
     """A version this kiosk installed with today's record checks (``origin.json``)."""
     try:

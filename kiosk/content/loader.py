@@ -35,7 +35,7 @@ from kiosk.content.yamlfile import (
     quoted,
     read_text,
 )
-from kiosk.errors import ContentError
+from kiosk.errors import ContentError, shown
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 LARGE_IMAGE_SIDE = 4096
@@ -44,7 +44,6 @@ YEAR = re.compile(r"\d{3,4}")
 ID = re.compile(schema.SLUG)
 """An exhibit's or FAQ entry's id: the pattern the bundle's schema accepts (whole string)."""
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -130,11 +129,6 @@ def _schema_message(err: jsonschema.ValidationError, known: Iterable[str]) -> st
     return f"'{where}': {quoted(err.message, 200)}"
 
 
-def _one_line(text: str) -> str:
-    """Control characters and line breaks escaped (\\n, \\x00), so an issue stays one line."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
-
-
 def _slug(name: str) -> str:
     """A valid id made from ``name`` ('My Work' → 'my-work'), to suggest to the curator."""
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
@@ -156,7 +150,7 @@ class _Reader:
         self.issues: list[Issue] = []
 
     def issue(self, file: str, line: int | None, message: str, error: bool = True) -> None:
-        self.issues.append(Issue(_one_line(file), line, _one_line(message), error))
+        self.issues.append(Issue(shown(file), line, shown(message), error))  # (one line each)
 
     def read(self, rel: str) -> Any:
         """The file's YAML tree; None when it is missing or empty, or (with an issue) refused."""

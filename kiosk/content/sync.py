@@ -153,7 +153,7 @@ def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
             try:
                 opened.append(_precheck(path, encoder_id, encoder_sha256, trusted, limits, now))
             except Exception as exc:  # noqa: BLE001 — one bad bundle never stops the others
-                error = _one_line(exc, path)
+                error = bundles.failure(exc, path)
                 if single:
                     raise error from None
                 if report:
@@ -180,7 +180,7 @@ def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
                 signer = _install(data, src, manifest, bundle_id, encoder_id, encoder_sha256,
                                   trusted, probe)
             except Exception as exc:  # noqa: BLE001 — one bad bundle never stops the others
-                error = _one_line(exc, src.path)
+                error = bundles.failure(exc, src.path)
                 if single:
                     raise error from None
                 if report:
@@ -242,20 +242,6 @@ def _ahead(created: str, now: dt.datetime) -> bool:
     return now >= CLOCK_FLOOR and built > now + AHEAD
 
 
-def _one_line(exc: BaseException, where: Path) -> ContentError:
-    """Anything a bundle made go wrong, as the one line a sync prints."""
-    if isinstance(exc, ContentError):
-        return exc
-    if isinstance(exc, MemoryError):
-        return ContentError(f"{shown(where)}: too large to open (out of memory) — "
-                            f"{bundles.REBUILD}")
-    if isinstance(exc, OSError):
-        return ContentError(f"{shown(where)}: cannot be read or written "
-                            f"({exc.strerror or exc}) — check the disk and copy it again")
-    return ContentError(f"{shown(where)}: does not open ({type(exc).__name__}: "
-                        f"{shown(str(exc))[:160]}) — {bundles.REBUILD}")
-
-
 def _precheck(path: Path, encoder_id: str, encoder_sha256: str, trusted: keys.Trusted | None,
               limits: Limits, now: dt.datetime) -> tuple[Source, dict[str, Any], str]:
     """Everything that can be checked before copying a byte: entries, manifest, signature."""
@@ -299,8 +285,8 @@ def _install(data: DataDir, src: Source, manifest: dict[str, Any], bundle_id: st
             if probe is not None:
                 probe(staging)
         except Exception as exc:  # noqa: BLE001 — name the source, not our staging folder
-            raise ContentError(str(_one_line(exc, src.path)).replace(str(staging), src.where)) \
-                from None
+            said = str(bundles.failure(exc, src.path))
+            raise ContentError(said.replace(str(staging), src.where)) from None
         origin = {"source": str(src.path.absolute()), "signed_by": signer,
                   "synced": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                   "checked": bundles.RECORD_CHECKS}
@@ -439,9 +425,8 @@ def _describe(manifest: dict[str, Any]) -> str:
     counts = manifest.get("counts")
     exhibits = counts.get("exhibits", "?") if isinstance(counts, dict) else "?"
     built = str(manifest.get("created", "?"))[:16].replace("T", " ")
-    return f"{shown(str(manifest.get('museum', '?')))[:80]}, {shown(str(exhibits))[:12]} " \
-        "exhibits, built " \
-        f"{shown(built)} UTC"
+    museum = shown(manifest.get("museum", "?"))[:80]
+    return f"{museum}, {shown(exhibits)[:12]} exhibits, built {shown(built)} UTC"
 
 
 def _utc(timestamp: float) -> dt.datetime:
