@@ -203,6 +203,7 @@ VERBS = {"content": "content", "models": "models", "ask": "ask", "eval": "evalua
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    read_settings(args)  # every verb reads input within the [limits] of the settings
     if args.verb == "settings":
         print(describe(read_settings(args)), end="")
         return 0

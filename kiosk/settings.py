@@ -196,6 +196,39 @@ class UiSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """Input sizes no museum comes near: past them an input is refused in one line."""
+
+    file_mb: float = setting(
+        2.0, "Largest content file (YAML) read, in MB; the demo's largest is 13 KB.")
+    exhibit_files: int = setting(10_000, "Most exhibit files a pack may hold.")
+    values_per_file: int = setting(
+        100_000, "Most values (texts, numbers, lists, field names) in one content file.")
+    entries_per_list: int = setting(
+        2_000, "Most entries in one list of a content file (FAQ entries, Q&A pairs, phrasings).")
+    short_text_chars: int = setting(
+        500, "Longest title, name, artist, date, room, question, alias or tag, in characters.")
+    long_text_chars: int = setting(
+        20_000, "Longest description, answer or reply in one language, in characters.")
+    question_chars: int = setting(
+        500, "Longest question read; a longer one is cut at a word boundary and answered.")
+    question_audio_s: float = setting(
+        60.0, "Longest recording read as a question (`kiosk ask --audio`), in seconds.")
+    image_megapixels: float = setting(
+        50.0, "Largest image decoded, in megapixels (it is reduced to the screen as it is read).")
+    import_rows: int = setting(20_000, "Most rows `kiosk content import` reads from one CSV.")
+    report_days: int = setting(
+        3_660, "Longest span of days a visitor report covers; turns dated outside it are counted "
+        "apart (a kiosk without a battery clock may log wrong dates).")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            if not getattr(self, f.name) > 0:
+                raise SettingsError(f"[limits] {f.name} must be above 0, got "
+                                    f"{getattr(self, f.name)!r} — fix the settings file")
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole kiosk's settings."""
 
@@ -209,6 +242,7 @@ class Settings:
     ui: UiSettings = field(default_factory=UiSettings)
     content: ContentSettings = field(default_factory=ContentSettings)
     insights: InsightsSettings = field(default_factory=InsightsSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
 
 T = TypeVar("T")

@@ -87,6 +87,9 @@ def break_records(b: Path, how: str, key: Path) -> Path:
             np.lib.format.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False,
                                                       "shape": (10 ** 15, vectors.shape[1])})
             fh.write(vectors.tobytes())
+    elif how == "a title of a megabyte":
+        work = next(iter(db["exhibits"].values()))
+        work["title"] = {lang: "t" * 1_000_000 for lang in work["title"]}
     else:
         raise AssertionError(how)
     (b / "content.json").write_text(json.dumps(db))
@@ -99,6 +102,8 @@ RECORD_CASES = {
     "a practical text naming a work": "is not the text the records give",
     "vectors 3 columns wide": "does not open (ValueError",
     "a vectors header claiming petabytes": "vectors.npy is missing or damaged",
+    "a title of a megabyte": "is 1,000,000 characters long, more than the 500 allowed "
+                             "([limits] short_text_chars)",
 }
 
 

@@ -18,13 +18,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kiosk.audio.wav import MAX_SECONDS, RATE, read_wav
+from kiosk.audio.wav import RATE, read_wav
 from kiosk.content import images
 from kiosk.errors import AudioError, ModelError
 from kiosk.events import Question
-from kiosk.qa.answerer import MAX_QUESTION_CHARS, admitted
+from kiosk.qa.answerer import admitted
+from kiosk.settings import LimitSettings
 from kiosk.ui.pictures import Pictures, decode
 from tests.conftest import DEMO
+
+MAX_SECONDS = LimitSettings().question_audio_s
+MAX_QUESTION_CHARS = LimitSettings().question_chars
 
 MEMORY_LIMIT = 2 << 30
 """Address space a child ``kiosk`` may use (RLIMIT_AS): the red team's inputs took 1.7–10 GB."""
@@ -202,7 +206,7 @@ def test_a_long_question_is_cut_at_a_word_boundary(caplog: pytest.LogCaptureFixt
     assert cut.text.endswith("milkmaid") and cut.lang == "en"
     assert [r.getMessage() for r in caplog.records] == [
         f"a question of 25000 characters was cut to its first {len(cut.text)} (the answerer "
-        "reads at most 500) — ask it in fewer words"]
+        "reads at most 500, [limits] question_chars) — ask it in fewer words"]
     unspaced = admitted(Question("絵" * 2000, "ja")).text  # no spaces: cut at the cap
     assert unspaced == "絵" * MAX_QUESTION_CHARS
 
@@ -270,13 +274,13 @@ def test_a_picture_over_the_pixel_limit_is_refused_from_its_header(tmp_path: Pat
     huge = png(tmp_path / "huge.png", 12_000, 12_000)  # decoded whole, it took 1.7 GB
     shown, peak_mb = decoding_peak_mb(huge, 480)
     assert shown == ("DecompressionBombError too many pixels to decode safely: 12000×12000 is "
-                     "144 megapixels, the kiosk decodes at most 50")
+                     "144 megapixels, the kiosk decodes at most 50 ([limits] image_megapixels)")
     assert peak_mb < 50
     assert images.check(huge) == (shown.removeprefix("DecompressionBombError "), (0, 0))
 
 
 def test_a_picture_just_under_the_limit_is_shown_reduced(tmp_path: Path) -> None:
-    side = int(images.MAX_PIXELS ** 0.5)  # 7071 × 7071, 8 bits: 50 MB as the file has it
+    side = int(images.max_pixels() ** 0.5)  # 7071 × 7071, 8 bits: 50 MB as the file has it
     shown, peak_mb = decoding_peak_mb(png(tmp_path / "big.png", side, side, bits=8), 480)
     assert shown == "(480, 480)", peak_mb
     assert peak_mb < 120  # the file's own pixels once, not copies of them (it was 4×)
@@ -314,8 +318,8 @@ def test_the_touchscreen_shows_no_picture_and_logs_one_line(
     assert got == [None, None] and pictures.decoded == 0
     assert [r.getMessage() for r in caplog.records] == [
         f"image {huge} cannot be shown (too many pixels to decode safely: 12000×12000 is 144 "
-        "megapixels, the kiosk decodes at most 50) — replace it with a copy about 2000 pixels "
-        "wide",
+        "megapixels, the kiosk decodes at most 50 ([limits] image_megapixels)) — replace it "
+        "with a copy about 2000 pixels wide",
         f"image {bomb} cannot be shown (too many pixels to decode safely) — replace it with a "
         "copy about 2000 pixels wide"]
 

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.content import yamlfile as loader
 from kiosk.content.loader import load_pack
+from kiosk.settings import LimitSettings
 from tests.packs import MILKMAID, MUSEUM, make_pack
+
+LIMITS = LimitSettings()
 
 MEMORY = 2 * 1024**3
 """The child's address-space limit (bytes): the billion laughs used to take 4 GB."""
@@ -97,8 +99,9 @@ def test_a_50_mb_faq_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
             fh.write(entry.format(i=i))
     assert (root / "faq.yaml").stat().st_size > 40 * 1024**2
     line = validate_in_child(root, "faq.yaml")
-    assert line.endswith("faq.yaml: error: the file is larger than 2 MB, far more than any "
-                         "museum's content — split it or check that it is the right file"), line
+    assert line.endswith("faq.yaml: error: the file is larger than 2 MB ([limits] file_mb), "
+                         "far more than any museum's content — split it or check that it is "
+                         "the right file"), line
 
 
 @pytest.mark.parametrize("nesting", ["flow", "block"])
@@ -129,15 +132,17 @@ def test_too_many_values_are_refused(tmp_path: Path) -> None:
     rows = ",".join("[" + ",".join(["a"] * 1_999) + "]" for _ in range(60))
     root = make_pack(tmp_path, {"exhibits/x.yaml": f"tags: [{rows}]\n"})
     line = validate_in_child(root, "exhibits/x.yaml")
-    assert "exhibits/x.yaml:1: error: more than 100,000 values in one file — split it" in line
+    assert ("exhibits/x.yaml:1: error: more than 100,000 values in one file ([limits] "
+            "values_per_file) — split it") in line
 
 
 # --- the rest, in this process ----------------------------------------------------------------
 
 def test_too_many_records_are_refused(tmp_path: Path) -> None:
     root = make_pack(tmp_path, {"faq.yaml": "- a\n" * 2_001})
-    assert only_error(root) == ("faq.yaml:2001: error: the file has more than 2,000 entries — no "
-                                "museum needs so many; split the file or remove entries")
+    assert only_error(root) == ("faq.yaml:2001: error: the file has more than 2,000 entries "
+                                "([limits] entries_per_list) — no museum needs so many; split "
+                                "the file or remove entries")
     qa = "qa:\n" + "  - {questions: {en: [q]}, answer: {en: a}}\n" * 2_001
     root = make_pack(tmp_path / "qa", ONE_LANGUAGE | {"exhibits/the-milkmaid.yaml": exhibit()
                                                       + qa})
@@ -167,15 +172,17 @@ def test_not_utf8_names_the_line(tmp_path: Path) -> None:
 
 TOO_LONG = [
     ("title", {"title": "x" * 1_000_000}, "exhibits/the-milkmaid.yaml:1: error: 'title' is "
-     "1,000,000 characters long, more than the 500 allowed — shorten it"),
+     "1,000,000 characters long, more than the 500 allowed ([limits] short_text_chars) — "
+     "shorten it"),
     ("translated title", {"title": "{en: " + "x" * 501 + "}"}, "exhibits/the-milkmaid.yaml:1: "
-     "error: 'title.en' is 501 characters long, more than the 500 allowed — shorten it"),
+     "error: 'title.en' is 501 characters long, more than the 500 allowed ([limits] "
+     "short_text_chars) — shorten it"),
     ("description", {"description": "{en: " + "x" * 20_001 + "}"}, "exhibits/the-milkmaid.yaml:"
      "6: error: 'description.en' is 20,001 characters long, more than the 20,000 allowed"),
     ("question", {"qa": "[{questions: {en: [" + "x" * 501 + "]}, answer: {en: a}}]"},
      "exhibits/the-milkmaid.yaml:7: error: 'qa[0].questions.en[0]' is 501 characters long"),
     ("field name", {"x" * 600: "1"}, "exhibits/the-milkmaid.yaml:7: error: a field name is 600 "
-     "characters long, more than the 500 allowed — shorten it"),
+     "characters long, more than the 500 allowed ([limits] short_text_chars) — shorten it"),
 ]
 
 
@@ -187,10 +194,10 @@ def test_an_over_long_text_is_refused(tmp_path: Path, name: str, fields: dict[st
 
 
 def test_texts_up_to_the_limits_are_fine(tmp_path: Path) -> None:
-    long = exhibit(title="t" * loader.MAX_SHORT_TEXT,
-                   description="{en: " + "d" * loader.MAX_LONG_TEXT + "}",
-                   qa="[{questions: {en: [" + "q" * loader.MAX_SHORT_TEXT + "]}, answer: {en: "
-                      + "a" * loader.MAX_LONG_TEXT + "}}]")
+    long = exhibit(title="t" * LIMITS.short_text_chars,
+                   description="{en: " + "d" * LIMITS.long_text_chars + "}",
+                   qa="[{questions: {en: [" + "q" * LIMITS.short_text_chars + "]}, answer: {en: "
+                      + "a" * LIMITS.long_text_chars + "}}]")
     assert errors_of(make_pack(tmp_path, ONE_LANGUAGE | {"exhibits/the-milkmaid.yaml": long})) \
         == []
 

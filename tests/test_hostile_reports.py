@@ -20,14 +20,17 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main
-from kiosk.content.importer import MAX_LINE_CHARS, MAX_ROWS
+from kiosk.content.importer import MAX_LINE_CHARS
 from kiosk.insights.command import run_report
 from kiosk.insights.log import Turn
 from kiosk.insights.render import MAX_BARS, render_html
-from kiosk.insights.report import MAX_DAYS, in_span, summarise, write_csv
+from kiosk.insights.report import in_span, summarise, write_csv
 from kiosk.paths import DataDir
-from kiosk.settings import Settings
+from kiosk.settings import LimitSettings, Settings
 from kiosk.testing import HashingEncoder
+
+MAX_ROWS = LimitSettings().import_rows
+MAX_DAYS = LimitSettings().report_days
 
 TZ = timezone(timedelta(hours=1))
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=TZ)
@@ -200,7 +203,7 @@ def test_a_million_rows_are_refused_at_once_and_nothing_is_written(tmp_path: Pat
     assert one_line(result) == (
         f"{tmp_path / 'export.csv'}: more than {MAX_ROWS:,} rows — nothing was written; split "
         f"it into files of at most {MAX_ROWS:,} rows and import each into the same pack (the "
-        "files already there are kept)")
+        "files already there are kept), or raise [limits] import_rows")
     assert not (tmp_path / "pack").exists()
 
 

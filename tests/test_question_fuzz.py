@@ -11,10 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.events import Answer, Question
-from kiosk.qa.answerer import MAX_QUESTION_CHARS, KioskAnswerer
+from kiosk.qa.answerer import KioskAnswerer
 from kiosk.runtime import open_content
+from kiosk.settings import LimitSettings
 from kiosk.testing import HashingEncoder
 from tests.conftest import DEMO
+
+MAX_QUESTION_CHARS = LimitSettings().question_chars
 
 TEXTS = st.one_of(
     st.text(max_size=200),

@@ -1,7 +1,8 @@
 """Read any PCM WAV a user has into 16 kHz mono floats, and write WAVs (standard library only).
 
 What a file may be is checked from its header before any audio is read: a rate of
-``MIN_RATE``–``MAX_RATE`` Hz, at most ``MAX_CHANNELS`` channels and ``MAX_SECONDS`` of audio, so
+``MIN_RATE``–``MAX_RATE`` Hz, at most ``MAX_CHANNELS`` channels and ``[limits] question_audio_s``
+of audio, so
 a hostile or broken header cannot make the kiosk allocate gigabytes.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kiosk import limits
 from kiosk.errors import AudioError, shown
 from kiosk.ports import Samples
 
@@ -30,10 +32,6 @@ MAX_RATE = 192_000
 
 MAX_CHANNELS = 8
 """Most channels read (a surround or multi-microphone recording); they are mixed to mono."""
-
-MAX_SECONDS = 60.0
-"""Longest audio ``read_wav`` reads by default: a visitor's question is a few seconds, and the
-kiosk speaks sentence by sentence."""
 
 _DTYPES = {1: np.uint8, 2: np.int16, 4: np.int32}
 _BLOCK_FRAMES = 1 << 16
@@ -55,9 +53,13 @@ def resample(samples: Samples, rate: int, to: int = RATE) -> Samples:
     return out.astype(np.float32)
 
 
-def read_wav(path: Path | str, max_seconds: float = MAX_SECONDS) -> Samples:
+def read_wav(path: Path | str, max_seconds: float | None = None) -> Samples:
     """The file's audio as 16 kHz mono float32; AudioError saying what to do otherwise (its
-    rate, channels, sample size and length are checked from the header before reading)."""
+    rate, channels, sample size and length are checked from the header before reading).
+    ``max_seconds``: default ``[limits] question_audio_s`` (a visitor's question is a few
+    seconds; the kiosk speaks sentence by sentence)."""
+    if max_seconds is None:
+        max_seconds = limits.current().question_audio_s
     try:
         with wave.open(str(path), "rb") as wav:
             rate, frames = wav.getframerate(), _checked_frames(wav, path, max_seconds)

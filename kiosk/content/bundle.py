@@ -22,12 +22,14 @@ from typing import Any
 import jsonschema
 import numpy as np
 
+from kiosk import limits
 from kiosk.atomic import fsync_tree
 from kiosk.content import keys
 from kiosk.content.loader import read_pack
 from kiosk.content.model import Pack
 from kiosk.content.schema import LANG_CODE, SLUG
 from kiosk.content.store import DB_NAME, VECTORS_NAME, TinyDbStore, write_db
+from kiosk.content.yamlfile import LONG_FIELDS
 from kiosk.errors import ContentError, shown
 from kiosk.models import sha256_file
 from kiosk.ports import Encoder, Vectors
@@ -47,10 +49,10 @@ them); the encoder may be several, fused."""
 ID = re.compile(r"[0-9a-f]{64}")
 CREATED = re.compile(r"\d{4}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\dZ")
 """A build time as ``kiosk content build`` writes it (UTC)."""
-RECORD_CHECKS = 1
+RECORD_CHECKS = 2
 """The version of the record checks ``load`` makes; a sync notes it in ``origin.json``, and a
 version installed with these checks is not checked again at every open (its files are still
-verified by hash)."""
+verified by hash). 2: texts within the ``[limits]``."""
 REBUILD = "build it again with `kiosk content build`"
 
 
@@ -327,6 +329,34 @@ _VALIDATORS = {table: jsonschema.validators.validator_for(schema)(schema)
 of opening a bundle of 5,000 works."""
 
 
+def _check_text_lengths(tables: dict[str, list[Any]], where: str) -> None:
+    """Every text of the records within the ``[limits]`` a pack file is read with (a bundle
+    made by hand could hold a title of a megabyte, which the answerer would then compare
+    with every question)."""
+    most = limits.current()
+
+    def walk(value: Any, table: str, n: int, path: tuple[str, ...]) -> None:
+        if isinstance(value, str):
+            long = any(step in LONG_FIELDS for step in path)
+            limit, name = ((most.long_text_chars, "long_text_chars") if long
+                           else (most.short_text_chars, "short_text_chars"))
+            if len(value) > limit:
+                raise ContentError(f"{where}: {table}[{n}] {shown('.'.join(path))[:80]} is "
+                                   f"{len(value):,} characters long, more than the {limit:,} "
+                                   f"allowed ([limits] {name}) — {REBUILD}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, table, n, (*path, str(key)))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, table, n, path)
+
+    for table, rows in tables.items():
+        if table != "units":  # (units are compared with the texts the records give)
+            for n, row in enumerate(rows):
+                walk(row, table, n, ())
+
+
 def load(bundle: Path, manifest: dict[str, Any],
          checked: bool = False) -> tuple[Pack, list[Unit], Vectors]:
     """The pack, units and vectors of a verified bundle, after checking its records: against
@@ -353,6 +383,8 @@ def load(bundle: Path, manifest: dict[str, Any],
                 at = shown(".".join(str(p) for p in error.absolute_path)) or "the record"
                 raise ContentError(f"{where}: {table}[{n}] {at}: {shown(error.message)[:120]} "
                                    f"— the records do not match the content schema; {REBUILD}")
+    if not checked:
+        _check_text_lengths(tables, where)
     museum = tables["museum"][0]
     if museum["default_language"] not in museum["languages"]:
         raise ContentError(f"{where}: the default language is not one of the languages — "

@@ -1,6 +1,6 @@
 """The works' image files as Pillow sees them: what is wrong with one, said in a few words
 (the validator and the touchscreen both report it), and opening one whose header is safe to
-decode: no more than ``MAX_PIXELS``."""
+decode: no more than ``[limits] image_megapixels``."""
 
 from __future__ import annotations
 
@@ -10,12 +10,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk import limits
+
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-MAX_PIXELS = 50_000_000
-"""Most pixels an image file may have (8660×5773; 200 MB once decoded as RGBA): the kiosk
-refuses a larger one rather than decode it, whatever size it is shown at."""
+
+def max_pixels() -> int:
+    """Most pixels an image file may have (``[limits] image_megapixels``; the default, 50, is
+    8660×5773, 200 MB once decoded as RGBA): the kiosk refuses a larger one rather than decode
+    it, whatever size it is shown at."""
+    return int(limits.current().image_megapixels * 1e6)
+
 
 TOO_MANY_PIXELS = "too many pixels to decode safely"
 
@@ -33,17 +39,17 @@ def reason(exc: Exception, path: str | Path) -> str:
 def pixels_problem(size: tuple[int, int]) -> str:
     """'' if an image of ``size`` may be decoded, else why not."""
     width, height = size
-    if width * height <= MAX_PIXELS:
+    if width * height <= max_pixels():
         return ""
     return (f"{TOO_MANY_PIXELS}: {width}×{height} is {width * height / 1e6:.0f} megapixels, "
-            f"the kiosk decodes at most {MAX_PIXELS / 1e6:.0f}")
+            f"the kiosk decodes at most {max_pixels() / 1e6:g} ([limits] image_megapixels)")
 
 
 @contextmanager
 def opened(path: str | Path) -> Iterator[PILImage.Image]:
     """The image at ``path``, its header read and its pixels not yet decoded. Raises
     ``Image.DecompressionBombError`` (message: ``pixels_problem``) for more than
-    ``MAX_PIXELS``, OSError or ValueError for what Pillow cannot read."""
+    ``max_pixels()``, OSError or ValueError for what Pillow cannot read."""
     from PIL import Image
 
     with warnings.catch_warnings():

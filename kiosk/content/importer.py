@@ -29,6 +29,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
+from kiosk import limits
 from kiosk.content import schema
 from kiosk.content.loader import IMAGE_SUFFIXES, YEAR
 from kiosk.content.mapping import (
@@ -41,12 +42,12 @@ from kiosk.content.mapping import (
 from kiosk.errors import shown
 
 DELIMITERS = ",;\t|"
-MAX_ROWS = 20_000
-"""Rows an export may hold (checked while reading, before anything is written). A kiosk's pack
-is the works on view and their neighbours, not the whole reserve; 20,000 is a large museum's
-collection export (a regional museum holds 5,000-50,000 objects) and imports in well under a
-minute here (a few minutes on a Raspberry Pi, with progress shown). A bigger export is split
-and imported file by file into the same pack, which keeps the files already there."""
+# ``[limits] import_rows`` (default 20,000) is the rows an export may hold (checked while
+# reading, before anything is written). A kiosk's pack is the works on view and their
+# neighbours, not the whole reserve; 20,000 is a large museum's collection export (a regional
+# museum holds 5,000-50,000 objects) and imports in well under a minute here (a few minutes on a
+# Raspberry Pi, with progress shown). A bigger export is split and imported file by file into
+# the same pack, which keeps the files already there.
 MAX_LINE_CHARS = 1 << 24
 """Characters a physical line may hold (16 Mi), so that a file with no line ends is refused
 before it is read whole into memory. Each cell is also held to ``csv.field_size_limit()``
@@ -82,13 +83,14 @@ class ExportError(MappingError):
     was written."""
 
 
-def read_rows(export: Path, mapping: Mapping, max_rows: int = MAX_ROWS,
+def read_rows(export: Path, mapping: Mapping, max_rows: int | None = None,
               ) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header and every (first line, cells) of the export; quoted newlines kept. Read as a
     stream, held to ``max_rows`` rows, ``MAX_LINE_CHARS`` a line and the csv module's cell size."""
     try:
         with export.open(encoding=mapping.encoding, newline="") as f:
-            return _parse(export, f, mapping.delimiter, max_rows)
+            return _parse(export, f, mapping.delimiter,
+                          max_rows or limits.current().import_rows)
     except FileNotFoundError as exc:
         raise MappingError(f"{export}: no such file — give the export's path") from exc
     except UnicodeDecodeError as exc:
@@ -120,7 +122,8 @@ def _parse(export: Path, f: TextIO, delimiter: str, max_rows: int,
                     raise ExportError(
                         f"{export}: more than {max_rows:,} rows — nothing was written; split "
                         f"it into files of at most {max_rows:,} rows and import each into the "
-                        "same pack (the files already there are kept)")
+                        "same pack (the files already there are kept), or raise [limits] "
+                        "import_rows")
                 rows.append((start, cells))
     except csv.Error as exc:
         if "field limit" in str(exc):

@@ -23,10 +23,10 @@ from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import Reader
 
+from kiosk import limits
 from kiosk.content import images, schema
 from kiosk.content.model import Exhibit, FaqEntry, Localized, Museum, Pack, QaPair
 from kiosk.content.yamlfile import (
-    MAX_EXHIBITS,
     MAX_EXHIBITS_BYTES,
     BoundedComposer,
     Refused,
@@ -320,9 +320,10 @@ def load_pack(root: Path) -> tuple[Pack | None, list[Issue]]:
     if not files:
         reader.issue("exhibits/", None, "no exhibit files — add one YAML file per work in "
                      "exhibits/", error=False)
-    elif len(files) > MAX_EXHIBITS:
+    elif len(files) > limits.current().exhibit_files:
         reader.issue("exhibits/", None, f"{len(files):,} exhibit files, more than the "
-                     f"{MAX_EXHIBITS:,} a pack may hold — split the collection into several packs")
+                     f"{limits.current().exhibit_files:,} a pack may hold ([limits] "
+                     "exhibit_files) — split the collection into several packs")
         files = []
     elif sum(file_size(path) for path in files) > MAX_EXHIBITS_BYTES:
         reader.issue("exhibits/", None, f"the exhibit files add up to more than "

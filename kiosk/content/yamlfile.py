@@ -1,7 +1,8 @@
 """Reading one pack file, bounded: a pack may come from anyone, so a file is read only if it is
 a small regular UTF-8 file, and it is refused, before anything expands, if it uses anchors or
-aliases, nests too deep, holds too many values or has an over-long text (the ``MAX_…`` limits,
-far above any museum's). ``kiosk.content.loader`` reads packs with it.
+aliases, nests too deep, holds too many values or has an over-long text (the ``[limits]``
+settings, far above any museum's, and ``MAX_DEPTH``). ``kiosk.content.loader`` reads packs
+with it.
 """
 
 from __future__ import annotations
@@ -16,31 +17,17 @@ from ruamel.yaml.composer import Composer
 from ruamel.yaml.events import AliasEvent, ScalarEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 
-MAX_YAML_BYTES = 2 * 1024 * 1024
-"""Largest pack file read (bytes), checked before it is opened. The demo's faq.yaml is 13 KB;
-a thousand FAQ entries in three languages are about 300 KB."""
-MAX_EXHIBITS = 10_000
-"""Most exhibit files in ``exhibits/``, counted before any is read."""
+from kiosk import limits
+
 MAX_EXHIBITS_BYTES = 64 * 1024 * 1024
 """Most bytes of all exhibit files together, added up before any is read (a few thousand works
 take a few megabytes)."""
 MAX_DEPTH = 50
 """Deepest nesting of mappings, lists and texts in one file. A pack needs 6 (qa, an item,
 questions, a language, the list, a question)."""
-MAX_NODES = 100_000
-"""Most values (texts, numbers, mappings, lists, field names) in one file: 2,000 FAQ entries
-in five languages are about 64,000."""
-MAX_RECORDS = 2_000
-"""Most entries in one list: faq.yaml's entries, an exhibit's 'qa' pairs, the questions of one
-language, aliases or tags."""
-MAX_SHORT_TEXT = 500
-"""Longest short text (characters): a title, name, artist, date, medium, room, dimensions, image
-path, id, question, alias, tag or field name."""
-MAX_LONG_TEXT = 20_000
-"""Longest long text in one language (characters): a description, answer or reply (about ten
-printed pages; the answerer reads and speaks from it)."""
 LONG_FIELDS = frozenset({"description", "answer", "replies"})
-"""The fields whose texts may be up to ``MAX_LONG_TEXT`` long; all others ``MAX_SHORT_TEXT``."""
+"""The fields whose texts may be up to ``[limits] long_text_chars`` long; all others
+``short_text_chars``."""
 
 def dotted(path: Iterable[Any]) -> str:
     out = ""
@@ -99,20 +86,22 @@ def read_text(path: Path) -> str | None:
     if not stat.S_ISREG(info.st_mode):
         kind = next((name for test, name in KINDS if test(info.st_mode)), "not a regular file")
         raise Refused(None, f"it is {kind}, not a file — replace it with a YAML text file")
-    too_big = Refused(None, f"the file is larger than {MAX_YAML_BYTES // 2**20} MB, far more "
-                       "than any museum's content — split it or check that it is the right file")
-    if info.st_size > MAX_YAML_BYTES:
+    most = int(limits.current().file_mb * 2**20)
+    too_big = Refused(None, f"the file is larger than {limits.current().file_mb:g} MB "
+                       "([limits] file_mb), far more than any museum's content — split it or "
+                       "check that it is the right file")
+    if info.st_size > most:
         raise too_big
     try:  # O_NONBLOCK: should it have become a FIFO since the stat, opening does not wait
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         with os.fdopen(fd, "rb") as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 raise Refused(None, "it changed while being read — copy the pack again")
-            data = fh.read(MAX_YAML_BYTES + 1)  # a file that grows is still read no further
+            data = fh.read(most + 1)  # a file that grows is still read no further
     except OSError as exc:
         raise Refused(None, f"it cannot be read ({exc.strerror}) — make it readable by the "
                        "user who runs kiosk (e.g. chmod a+r)") from None
-    if len(data) > MAX_YAML_BYTES:
+    if len(data) > most:
         raise too_big
     try:
         return data.decode("utf-8")
@@ -123,11 +112,13 @@ def read_text(path: Path) -> str | None:
 
 class BoundedComposer(Composer):
     """ruamel's composer, refusing before it goes on: anchors and aliases (a few lines of
-    them expand to gigabytes), nesting deeper than ``MAX_DEPTH``, more than ``MAX_NODES``
-    values, lists longer than ``MAX_RECORDS`` and texts longer than their field's limit."""
+    them expand to gigabytes), nesting deeper than ``MAX_DEPTH``, more than ``[limits]
+    values_per_file`` values, lists longer than ``entries_per_list`` and texts longer than
+    their field's limit."""
 
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
+        self.limits = limits.current()
         self.nodes = 0
         self.path: list[Any] = []  # keys and indexes down to the node being composed
 
@@ -140,17 +131,19 @@ class BoundedComposer(Composer):
                            "packs may not use anchors or aliases (&name, *name, <<:); write "
                            "each value out in full")
         self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise Refused(line, f"more than {MAX_NODES:,} values in one file — split it "
-                           "(one file per work in exhibits/)")
+        if self.nodes > self.limits.values_per_file:
+            raise Refused(line, f"more than {self.limits.values_per_file:,} values in one file "
+                           "([limits] values_per_file) — split it (one file per work in "
+                           "exhibits/)")
         if len(self.path) >= MAX_DEPTH:
             raise Refused(line, f"nested more than {MAX_DEPTH} levels deep — a pack needs 6 at "
                            "most; check the indentation and the brackets")
         is_key = isinstance(parent, MappingNode) and index is None
-        if isinstance(index, int) and index >= MAX_RECORDS:
+        if isinstance(index, int) and index >= self.limits.entries_per_list:
             where = f"'{dotted(self.steps())}'" if self.steps() else "the file"
-            raise Refused(line, f"{where} has more than {MAX_RECORDS:,} entries — no museum "
-                           "needs so many; split the file or remove entries")
+            raise Refused(line, f"{where} has more than {self.limits.entries_per_list:,} entries "
+                           "([limits] entries_per_list) — no museum needs so many; split the "
+                           "file or remove entries")
         step = index if isinstance(index, int) else (
             index.value if isinstance(index, ScalarNode) else "?")
         if is_key or parent is None:  # a field name, or the top of the file
@@ -170,8 +163,9 @@ class BoundedComposer(Composer):
     def check_text(self, text: str, line: int, is_key: bool) -> None:
         path = self.steps()
         long = not is_key and any(step in LONG_FIELDS for step in path)
-        limit = MAX_LONG_TEXT if long else MAX_SHORT_TEXT
+        limit, name = ((self.limits.long_text_chars, "long_text_chars") if long
+                       else (self.limits.short_text_chars, "short_text_chars"))
         if len(text) > limit:
             what = "a field name" if is_key else f"'{dotted(path)}'"
             raise Refused(line, f"{what} is {len(text):,} characters long, more than the "
-                           f"{limit:,} allowed — shorten it")
+                           f"{limit:,} allowed ([limits] {name}) — shorten it")

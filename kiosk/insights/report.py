@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from kiosk import limits
 from kiosk.errors import KioskError
 from kiosk.insights.cluster import Encode, Group, group_questions
 from kiosk.insights.log import HEARD_NOTHING, TABLE, Turn, file_day
@@ -30,13 +31,12 @@ demo pack, answers to questions it cannot answer (a dog → baby changing, parki
 scored 0.48-0.76 (median 0.53), right answers 0.84 and up (5th percentile)."""
 STAGE_NAMES = {"asr": "speech recognition", "answer": "finding the answer",
                "end_of_speech_to_voice": "end of speech → first word said (all)"}
-MAX_DAYS = 3660
-"""Longest span of days the figures cover: ten years, far more than any ``[insights]
-retention_days`` (default 90), so a log kept as configured always fits. A turn dated far from
-the others (year 1 or 9999: a kiosk whose clock was wrong) would otherwise make the report walk
-every day in between. Its own clock cannot judge (a Raspberry Pi has no battery clock), so the
-figures keep the span of at most MAX_DAYS days holding the most turns and count the others
-(``in_span``)."""
+# ``[limits] report_days`` (default 3,660) is the longest span of days the figures cover: ten
+# years, far more than any ``[insights] retention_days`` (default 90), so a log kept as
+# configured always fits. A turn dated far from the others (year 1 or 9999: a kiosk whose clock
+# was wrong) would otherwise make the report walk every day in between. Its own clock cannot
+# judge (a Raspberry Pi has no battery clock), so the figures keep the span of at most that many
+# days holding the most turns and count the others (``in_span``).
 MAX_STAGES = 32
 """Timing columns at most in the CSV, the stages timed most often (the kiosk times three); a log
 naming thousands would otherwise make a rows × stages table."""
@@ -108,13 +108,15 @@ class Summary:
     """Answers below ``DOUBTFUL_BELOW``: (question, language, source id, times, mean
     confidence), most asked first."""
     left_out: int = 0
-    """Turns dated outside ``first`` → ``last`` (see ``MAX_DAYS``), not in the figures."""
+    """Turns dated outside ``first`` → ``last`` (see ``[limits] report_days``), not in the
+    figures."""
 
 
-def in_span(turns: Sequence[Turn], days: int = MAX_DAYS) -> tuple[list[Turn], int]:
+def in_span(turns: Sequence[Turn], days: int | None = None) -> tuple[list[Turn], int]:
     """The turns of the span of at most ``days`` days that holds the most of them (the newest
     such span on a tie), and how many others were left out. One pass over the days with turns,
     never over the days between them."""
+    days = days or limits.current().report_days
     per_day = Counter(t.day for t in turns)
     ordered = sorted(per_day)
     if not ordered or (ordered[-1] - ordered[0]).days < days:

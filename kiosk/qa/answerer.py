@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from kiosk import limits
 from kiosk.content.model import Exhibit, Pack
 from kiosk.errors import ModelError
 from kiosk.events import Answer, Question, SourceKind
@@ -36,10 +37,6 @@ from kiosk.settings import QaSettings
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 500
-"""Longest question read, in characters: more than any visitor says or types (reading costs
-memory and time with the length). A longer one is cut at a word boundary, and answered."""
-
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _LAST_WORD = re.compile(r"\s+\S*$")
 
@@ -54,19 +51,21 @@ def encoder_key(model_id: str) -> str:
 
 
 def admitted(question: Question) -> Question:
-    """The question as the answerer reads it: at most ``MAX_QUESTION_CHARS`` characters (cut
+    """The question as the answerer reads it: at most ``[limits] question_chars`` characters
+    (more than any visitor says or types; reading costs memory and time with the length), cut
     at a word boundary, and logged), and no lone surrogate (what Python makes of bytes that are
     not UTF-8), which no encoder can take: each becomes U+FFFD."""
     text = _LONE_SURROGATE.sub("\ufffd", question.text)
-    if len(text) > MAX_QUESTION_CHARS:
-        head = text[:MAX_QUESTION_CHARS]
-        if not text[MAX_QUESTION_CHARS].isspace():  # the cap falls inside a word: drop it
+    most = limits.current().question_chars
+    if len(text) > most:
+        head = text[:most]
+        if not text[most].isspace():  # the cap falls inside a word: drop it
             last = _LAST_WORD.search(head)
             head = head[:last.start()] if last and last.start() > 0 else head
         text = head.rstrip()
         log.warning("a question of %d characters was cut to its first %d (the answerer reads "
-                    "at most %d) — ask it in fewer words", len(question.text), len(text),
-                    MAX_QUESTION_CHARS)
+                    "at most %d, [limits] question_chars) — ask it in fewer words",
+                    len(question.text), len(text), most)
     return question if text == question.text else replace(question, text=text)
 
 
@@ -250,5 +249,5 @@ class KioskAnswerer:
         return ranked[: self.settings.suggestions]
 
 
-__all__ = ["FACTS", "MAX_QUESTION_CHARS", "Evidence", "KioskAnswerer", "admitted",
+__all__ = ["FACTS", "Evidence", "KioskAnswerer", "admitted",
            "encoder_key"]

@@ -43,7 +43,7 @@ class Decoded:
 
 def decode(path: str, max_side: int) -> Decoded:
     """The picture at ``path`` no larger than ``max_side`` on its longest side, turned as
-    its EXIF says. Its header is read first: more than ``images.MAX_PIXELS`` raises
+    its EXIF says. Its header is read first: more than ``images.max_pixels()`` raises
     ``Image.DecompressionBombError``; OSError or ValueError for what Pillow cannot read."""
     from PIL import Image, ImageOps
 
