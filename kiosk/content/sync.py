@@ -21,6 +21,7 @@ moment without a complete ``current``. A bundle that fails any check changes not
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
@@ -179,6 +180,15 @@ def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
             try:
                 signer = _install(data, src, manifest, bundle_id, encoder_id, encoder_sha256,
                                   trusted, probe)
+            except OSError as exc:
+                if exc.errno in DISK_ERRORS:  # the kiosk's disk, not the bundle: stop here
+                    raise disk_error(data, exc, f"install {shown(src.where)}") from None
+                error = bundles.failure(exc, src.path)
+                if single:
+                    raise error from None
+                if report:
+                    report(f"skipped: {error}")
+                continue
             except Exception as exc:  # noqa: BLE001 — one bad bundle never stops the others
                 error = bundles.failure(exc, src.path)
                 if single:
@@ -186,10 +196,13 @@ def sync(data: DataDir, source: Path, encoder_id: str, encoder_sha256: str,
                 if report:
                     report(f"skipped: {error}")
                 continue
-            if bundle_id in withdrawn:  # a person chose it again
-                _write_json(data, data.versions / WITHDRAWN,
-                            {"ids": sorted(withdrawn - {bundle_id})})
-            _activate(data, bundle_id)
+            try:
+                if bundle_id in withdrawn:  # a person chose it again
+                    _write_json(data, data.versions / WITHDRAWN,
+                                {"ids": sorted(withdrawn - {bundle_id})})
+                _activate(data, bundle_id)
+            except OSError as exc:
+                raise disk_error(data, exc, f"switch to bundle {bundle_id[:12]}") from None
             _prune(data, keep)
             was = f"; previous: {cur[:12]}" if cur else ""
             by = f", signed by {signer}" if signer else ""
@@ -210,9 +223,23 @@ def rollback(data: DataDir) -> str:
         except ContentError as exc:
             raise ContentError(f"the previous version {prev[:12]} is damaged ({exc}) — "
                                "sync that bundle again instead") from None
-        if cur is not None:  # remembered, so a folder sync (--watch) does not bring it back
-            _write_json(data, data.versions / WITHDRAWN, {"ids": sorted(_withdrawn(data) | {cur})})
-        _activate(data, prev)
+        listed = data.versions / WITHDRAWN
+        kept = listed.read_text(encoding="utf-8", errors="replace") if listed.is_file() else None
+        try:
+            if cur is not None:  # remembered, so a folder sync (--watch) does not bring it back
+                _write_json(data, listed, {"ids": sorted(_withdrawn(data) | {cur})})
+            _activate(data, prev)
+        except (OSError, ContentError) as exc:
+            try:  # the switch failed: the list goes back to what it was
+                if kept is None:
+                    listed.unlink(missing_ok=True)
+                else:
+                    write_text_atomic(listed, kept, tmp_dir=data.versions)
+            except OSError:
+                pass
+            if isinstance(exc, ContentError):
+                raise
+            raise disk_error(data, exc, f"roll back to {prev[:12]}") from None
     was = f"; previous: {cur[:12]}" if cur else ""
     return f"rolled back: now serving bundle {prev[:12]} ({_describe(manifest)}){was}"
 
@@ -359,6 +386,23 @@ def _activate(data: DataDir, bundle_id: str) -> None:
     fsync_dir(data.versions)
 
 
+DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+"""What the kiosk's own disk says when it cannot take a version (full or read-only)."""
+
+
+def disk_error(data: DataDir, exc: OSError, doing: str) -> ContentError:
+    """One line for a data folder that cannot be written, with its free space: nothing was
+    changed, and the same bundle may be synced again once there is room."""
+    try:
+        free = f", {shutil.disk_usage(data.versions).free / 2**20:.1f} MB free"
+    except OSError:
+        free = ""
+    return ContentError(f"cannot {doing}: {shown(data.versions)} cannot be written "
+                        f"({exc.strerror or shown(exc)}{free}) — nothing was changed; free "
+                        "space or make the data folder writable by the kiosk's user, then "
+                        "try again")
+
+
 def _point(data: DataDir, name: str, bundle_id: str) -> None:
     link = data.versions / name
     if link.exists() and not link.is_symlink():
@@ -408,8 +452,12 @@ def _clean_leftovers(data: DataDir) -> None:
 
 @contextmanager
 def _locked(data: DataDir) -> Iterator[None]:
-    data.versions.mkdir(parents=True, exist_ok=True)
-    with (data.versions / ".lock").open("a") as fh:
+    try:
+        data.versions.mkdir(parents=True, exist_ok=True)
+        fh = (data.versions / ".lock").open("a")
+    except OSError as exc:
+        raise disk_error(data, exc, "change the content versions") from None
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
