@@ -85,3 +85,35 @@ def test_sign_fails_before_encoding_with_a_bad_key(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match="is not an unencrypted PEM private key"):
         bundle.build(make_pack(tmp_path / "pack"), tmp_path / "b", enc, sign=tmp_path / "bad.key")
     assert enc.calls == 0 and not (tmp_path / "b").exists()
+
+
+@pytest.mark.timeout(30)  # a FIFO read as a key used to wait for ever
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder", "huge"])
+def test_a_key_path_of_the_wrong_kind_is_one_line(tmp_path: Path, kind: str) -> None:
+    path = {"device": Path("/dev/zero"), "folder": tmp_path, "fifo": tmp_path / "k.fifo",
+            "huge": tmp_path / "k.pub"}[kind]
+    if kind == "fifo":
+        import os
+
+        os.mkfifo(path)
+    elif kind == "huge":
+        path.write_bytes(b"ed25519 " + b"A" * 10_000_000)
+    if not path.exists():
+        pytest.skip(f"no {path} here")
+    for load, words in ((keys.load_public, "cannot read the trusted key"),
+                        (keys.load_private, "cannot read the signing key")):
+        with pytest.raises(ContentError) as caught:
+            load(path)
+        assert str(caught.value).startswith(f"{words} {path} (")
+        assert "\n" not in str(caught.value)
+
+
+def test_a_signature_file_of_megabytes_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    pack = make_pack(tmp_path / "pack")
+    bundle.build(pack, tmp_path / "b", HashingEncoder())
+    (tmp_path / "b" / "signature.json").write_text(
+        json.dumps({"signatures": [{"key_id": "x" * 5_000_000}]}))
+    with pytest.raises(ContentError, match=r"signature.json is 5,000,0\d\d bytes, more than the "
+                       r"65,536 a bundle's signature.json may hold"):
+        sync(DataDir(tmp_path / "data"), tmp_path / "b", HashingEncoder().model_id,
+             HashingEncoder().sha256)

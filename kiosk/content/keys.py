@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from kiosk.errors import ContentError
+from kiosk.errors import ContentError, shown
 
 SIGNATURE = "signature.json"
 ALGORITHM = "ed25519"
@@ -68,9 +70,27 @@ def generate(name: Path) -> tuple[Path, Path, str]:
     return private_path, public_path, kid
 
 
+MAX_KEY_BYTES = 64 * 1024
+"""Largest key file read (an Ed25519 key file is under 200 bytes)."""
+
+
+def read_key_file(path: Path) -> bytes:
+    """The bytes of a small regular file; OSError (with a ``strerror``) for anything else — a
+    device such as /dev/zero, a FIFO that would wait forever, a folder, or a huge file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        data = fh.read(MAX_KEY_BYTES + 1)
+    if len(data) > MAX_KEY_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_KEY_BYTES // 1024} KB, not a key")
+    return data
+
+
 def load_private(path: Path) -> Ed25519PrivateKey:
     try:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+        key = serialization.load_pem_private_key(read_key_file(Path(path)), password=None)
     except OSError as exc:
         raise ContentError(f"cannot read the signing key {path} ({exc.strerror}) — give the "
                            "NAME.key file made by `kiosk content keygen`") from None
@@ -86,9 +106,9 @@ def load_private(path: Path) -> Ed25519PrivateKey:
 def load_public(path: Path) -> Ed25519PublicKey:
     """A ``NAME.pub`` file (``ed25519 BASE64 [id]``) or a PEM public key."""
     try:
-        data = Path(path).read_bytes()
+        data = read_key_file(Path(path))
     except OSError as exc:
-        raise ContentError(f"cannot read the trusted key {path} ({exc.strerror}) — fix "
+        raise ContentError(f"cannot read the trusted key {shown(path)} ({exc.strerror}) — fix "
                            "[content] trusted_keys in the settings") from None
     try:
         if data.lstrip().startswith(b"-----BEGIN"):

@@ -28,6 +28,10 @@ IGNORED = (".syncthing.", "~syncthing~", ".stfolder", ".stversions", ".stignore"
 """Names in a distribution folder that are never bundles (Syncthing's own files and temps)."""
 BOMB_RATIO = 200
 """A zip member that expands more than this many times (and past 1 MB) is refused."""
+MAX_MANIFEST_BYTES = 16 * 2**20
+"""Largest manifest read: a line per file (about 100 bytes), so some 150,000 files."""
+MAX_SIGNATURE_BYTES = 64 * 2**10
+"""Largest signature file read: each signature is about 150 bytes."""
 MAX_MEMBERS = 100_000
 _CHUNK = 1 << 20
 _MB = 1 << 20
@@ -108,6 +112,11 @@ class Source:
         if MANIFEST not in self.files:
             raise ContentError(f"{self.where}: no {MANIFEST} — not a content bundle (or not "
                                "arrived yet); give the output of `kiosk content build`")
+        for name, most in ((MANIFEST, MAX_MANIFEST_BYTES), (SIGNATURE, MAX_SIGNATURE_BYTES)):
+            if self.files.get(name, 0) > most:
+                raise ContentError(f"{self.where}: {name} is {self.files[name]:,} bytes, more "
+                                   f"than the {most:,} a bundle's {name} may hold — not made "
+                                   "by `kiosk content build`; build it again")
         self.manifest_bytes = self.read(MANIFEST)
         self.signature_bytes = self.read(SIGNATURE) if SIGNATURE in self.files else None
 
