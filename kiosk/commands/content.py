@@ -169,8 +169,8 @@ def _content_build(args: argparse.Namespace) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     counts = manifest["counts"]
     signed = " signed," if args.sign else ""
-    print(f"built {out}: bundle {manifest['id'][:12]} —{signed} {counts['exhibits']} exhibits, "
-          f"{counts['faq']} FAQ entries, {counts['texts']} texts, "
+    print(f"built {shown(out)}: bundle {manifest['id'][:12]} —{signed} {counts['exhibits']} "
+          f"exhibits, {counts['faq']} FAQ entries, {counts['texts']} texts, "
           f"{len(manifest['files'])} files, {time.perf_counter() - start:.1f} s")
     return 0
 
@@ -187,15 +187,15 @@ def main(args: argparse.Namespace) -> int:
     if args.action == "validate":
         pack, issues = load_pack(args.pack)
         for issue in issues:
-            print(f"{args.pack}/{issue}")
+            print(f"{shown(args.pack)}/{issue}")
         errors = sum(i.error for i in issues)
         warnings = len(issues) - errors
         if pack is not None:
-            print(f"{args.pack}: valid — {len(pack.exhibits)} exhibits, {len(pack.faq)} FAQ "
+            print(f"{shown(args.pack)}: valid — {len(pack.exhibits)} exhibits, {len(pack.faq)} FAQ "
                   f"entries, languages {', '.join(pack.museum.languages)}"
                   + (f" ({_count(warnings, 'warning')})" if warnings else ""))
             return 0
-        print(f"{args.pack}: {_count(errors, 'error')}, {_count(warnings, 'warning')} — fix "
+        print(f"{shown(args.pack)}: {_count(errors, 'error')}, {_count(warnings, 'warning')} — fix "
               "the errors above and run this again")
         return 1
     if args.action == "keygen":
