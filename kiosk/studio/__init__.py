@@ -1,0 +1,5 @@
+"""The curator studio: a local web page over a content pack, where curators write, check, try
+and publish the kiosk's content. The back ends are plain modules (no web code):
+``yamledit`` (the pack's YAML, edited in place), ``publish`` (build, sign, write out),
+``suite`` (saved test questions) and ``visitors`` (the kiosks' insights turned into content).
+"""
