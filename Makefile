@@ -10,7 +10,8 @@ setup:
 run: setup
 	$(BIN)/kiosk run --content content/demo
 
-test: setup
+test:
+	@VENV=$(VENV) KIOSK_SETUP_TESTS=1 ./scripts/setup.sh
 	$(BIN)/python -m pytest -q -ra
 	$(BIN)/ruff check kiosk tests bench deploy scripts
 	$(BIN)/mypy
@@ -18,7 +19,8 @@ test: setup
 # The inner loop: everything but the tests marked slow (power cuts, soak, speech end to end),
 # in parallel: one worker more than there are cores, as many tests wait on real-time audio
 WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
-test-fast: setup
+test-fast:
+	@VENV=$(VENV) KIOSK_SETUP_TESTS=1 ./scripts/setup.sh
 	$(BIN)/python -m pytest -q -ra -m "not slow" -n $(WORKERS)
 	$(BIN)/ruff check kiosk tests bench deploy scripts
 

@@ -163,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--quick", action="store_true",
                      help="skip the checks that take seconds (listening, the end-to-end question)")
 
+    stu = verb(verbs, "studio", "the curator studio: edit, check, try and publish a pack in "
+               "a web page on this computer")
+    stu.add_argument("pack", type=Path, metavar="PACK", help="the content pack's folder")
+    stu.add_argument("--host", default="127.0.0.1", help="address to serve on (default "
+                     "127.0.0.1: this computer only; any other needs [studio] password)")
+    stu.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    stu.add_argument("--no-browser", action="store_true", help="do not open the browser")
+
     verb(verbs, "settings", "print every setting with its default and meaning (TOML)")
     return root
 
@@ -198,7 +206,7 @@ def unexpected(exc: BaseException) -> str:
 
 
 VERBS = {"content": "content", "models": "models", "ask": "ask", "eval": "evaluate",
-         "calibrate": "calibrate", "listen": "listen", "run": "run"}
+         "calibrate": "calibrate", "listen": "listen", "run": "run", "studio": "studio"}
 """Verb → its module in ``kiosk.commands`` (each has ``main(args) -> int``)."""
 
 

@@ -137,14 +137,40 @@ class AudioSettings:
 
 @dataclass(frozen=True)
 class SpeechSettings:
-    """Speech synthesis (espeak-ng through pyttsx3)."""
+    """Speech synthesis (SVOX Pico through py-nanotts, or espeak-ng through pyttsx3)."""
 
+    engine: str = setting(
+        "pico", "Voice: \"pico\" (SVOX Pico: clear French, English, Spanish; German, Italian "
+        "too; espeak-ng says any other language, and a text Pico fails on) or \"espeak\" "
+        "(espeak-ng for everything).")
+    pico_voices: str = setting(
+        "", "Pico voice per language when not the default (fr-FR, en-US, es-ES, de-DE, "
+        "it-IT), e.g. \"en=en-GB\".")
     rate: int = setting(165, "Speaking rate in words per minute.")
     volume: float = setting(1.0, "Speech volume, 0-1.")
     timeout_s: float = setting(
         10.0, "Seconds a sentence may take to synthesise before the worker is restarted.")
     slow_factor: float = setting(
         0.75, "Speaking rate when a visitor asks for slower speech (a share of `rate`).")
+
+    def __post_init__(self) -> None:
+        if self.engine not in ("pico", "espeak"):
+            raise SettingsError(f"[speech] engine must be \"pico\" or \"espeak\", got "
+                                f"{self.engine!r} — fix the settings file")
+        self.voice_map()
+
+    def voice_map(self) -> dict[str, str]:
+        """``pico_voices`` as ``{language: voice}``."""
+        out = {}
+        for part in self.pico_voices.replace(";", ",").split(","):
+            if not part.strip():
+                continue
+            lang, eq, voice = part.partition("=")
+            if not eq or not lang.strip() or not voice.strip():
+                raise SettingsError(f"[speech] pico_voices: {part.strip()!r} — write "
+                                    "LANG=VOICE, e.g. \"en=en-GB\"")
+            out[lang.strip()] = voice.strip()
+        return out
 
 
 @dataclass(frozen=True)
@@ -196,6 +222,24 @@ class UiSettings:
 
 
 @dataclass(frozen=True)
+class StudioSettings:
+    """The curators' studio (`kiosk studio PACK`): a local web page over a content pack."""
+
+    password: str = setting(
+        "", "Password the browser asks for (any user name); needed to serve beyond this "
+        "computer (--host), and asked on this computer too when set.")
+    sign_keys: str = setting(
+        "", "Private key files (from `kiosk content keygen`, comma-separated, relative to the "
+        "settings file) that publications may be signed with; the browser sees only names.")
+    output: str = setting(
+        "", "Default folder publications are written to; empty: PACK-published beside the pack.")
+    send_folder: str = setting(
+        "", "A Syncthing folder that sends bundles to the kiosks, offered as a destination.")
+    image_mb: float = setting(20.0, "Largest image a curator may upload, in MB (at most 20).")
+    archive_mb: float = setting(200.0, "Largest insights archive a curator may upload, in MB.")
+
+
+@dataclass(frozen=True)
 class LimitSettings:
     """Input sizes no museum comes near: past them an input is refused in one line."""
 
@@ -242,6 +286,7 @@ class Settings:
     ui: UiSettings = field(default_factory=UiSettings)
     content: ContentSettings = field(default_factory=ContentSettings)
     insights: InsightsSettings = field(default_factory=InsightsSettings)
+    studio: StudioSettings = field(default_factory=StudioSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
 
 

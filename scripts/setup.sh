@@ -9,6 +9,9 @@ VENV=${VENV:-.venv}
 APT_PACKAGES=(python3 python3-venv python3-pip espeak-ng libportaudio2 libasound2-plugins
               libegl1 libgles2 libgl1-mesa-dri libmtdev1
               pulseaudio pulseaudio-utils syncthing)
+if [ "${KIOSK_SETUP_TESTS:-}" = 1 ]; then
+  APT_PACKAGES+=(chromium)  # the studio's tests drive it through Playwright (make test)
+fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

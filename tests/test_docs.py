@@ -25,6 +25,7 @@ NOT_RUN = {
                           "serves (tests/test_content_sync.py, tests/test_syncthing.py)",
     "kiosk content rollback": "changes what this machine serves (tests/test_content_sync.py)",
     "kiosk content import-csv": "a museum's own export (tests/test_import_csv.py)",
+    "kiosk studio": "serves until stopped (tests/test_studio_app.py, tests/test_studio_browser.py)",
     "kiosk content build content/my-museum": "a museum's own pack, not in the repository",
 }
 pytestmark = [pytest.mark.models, pytest.mark.slow]
