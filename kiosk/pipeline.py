@@ -7,12 +7,15 @@ engine or a widget.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import cast
 
+from kiosk.asr.repair import NameRepair
 from kiosk.audio.endpoint import EndPointer, Outcome, level
+from kiosk.content.model import Pack
 from kiosk.errors import AudioError
 from kiosk.events import (
     Answer,
@@ -41,6 +44,8 @@ from kiosk.ports import (
 )
 from kiosk.session import Session
 
+log = logging.getLogger(__name__)
+
 Listener = Callable[[PipelineEvent], None]
 
 
@@ -51,7 +56,10 @@ class Pipeline:
                  recognizer: Recognizer | None = None, hotwords: tuple[str, ...] = (),
                  listener: Listener | None = None, detect_language: bool = False,
                  speaker: Speaker | None = None,
-                 endpointer: Callable[[], EndPointer] = EndPointer) -> None:
+                 endpointer: Callable[[], EndPointer] = EndPointer,
+                 repair_names: bool = True) -> None:
+        """``repair_names``: a spoken question's names misheard by the recognizer are put right
+        from the answerer's content before it is answered (``kiosk.asr.repair``)."""
         self.speaker = speaker
         self.endpointer = endpointer
         self._cancel = threading.Event()
@@ -61,6 +69,14 @@ class Pipeline:
         self.hotwords = hotwords
         self.listener = listener or (lambda event: None)
         self.detect_language = detect_language
+        self.repair_names = repair_names
+        self._names: tuple[Pack, NameRepair | None] | None = None
+        """The names of the content last answered from (built again when the answerer's pack
+        changes: a content reload). Built at once in the background, not by the first
+        visitor's question (about 0.5 s for 1,000 works)."""
+        self._names_lock = threading.Lock()
+        if repair_names and isinstance(getattr(answerer, "pack", None), Pack):
+            threading.Thread(target=self._name_repair, name="name-index", daemon=True).start()
 
     def ask_text(self, text: str, lang: str | None = None, about: str | None = None) -> Answer:
         """A typed or tapped question (``about``: the work whose page it was tapped on)."""
@@ -93,10 +109,42 @@ class Pipeline:
                 ) -> tuple[Transcript, Answer, dict[str, float]]:
         self._emit(Heard(transcript.text))
         start = time.perf_counter()
-        answer = self.session.ask(self.answerer, transcript.text, transcript.lang)
+        asked = self._repaired(transcript)
+        if self.repair_names:
+            timings["repair"] = _ms(start)
+        start = time.perf_counter()
+        answer = self.session.ask(self.answerer, asked, transcript.lang)
         timings["answer"] = _ms(start)
         self._emit(Answered(transcript.text, answer, timings))
         return transcript, answer, timings
+
+    def _repaired(self, transcript: Transcript) -> str:
+        """What the answerer reads: the transcript with the content's names put back where
+        the recognizer misheard them (the captions and the events keep what was heard)."""
+        names = self._name_repair() if self.repair_names else None
+        if names is None:
+            return transcript.text
+        try:
+            return names.repair(transcript.text, transcript.lang,
+                                getattr(transcript, "alternatives", ())).text
+        except Exception:  # a bug must not cost the visitor the answer  # noqa: BLE001
+            log.exception("name repair failed; the question is answered as heard")
+            return transcript.text
+
+    def _name_repair(self) -> NameRepair | None:
+        """The answerer's content's names (None: no pack, or it could not be indexed)."""
+        pack = getattr(self.answerer, "pack", None)
+        if not isinstance(pack, Pack):
+            return None
+        with self._names_lock:
+            if self._names is None or self._names[0] is not pack:
+                try:
+                    self._names = (pack, NameRepair(pack))
+                except Exception:  # content it cannot index: answer as heard  # noqa: BLE001
+                    log.exception("names of the content not indexed; questions are answered "
+                                  "as heard")
+                    self._names = (pack, None)
+            return self._names[1]
 
     def ask_by_voice(self, mic: Microphone, vad: VoiceActivity, lang: str | None = None,
                      ) -> tuple[Transcript, Answer, dict[str, float]] | None:

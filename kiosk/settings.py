@@ -115,6 +115,10 @@ class AsrSettings:
     beam_size: int = setting(1, "Whisper beam size: 1 is fastest; 5 is a little more accurate.")
     detect_language: bool = setting(
         False, "Detect the spoken language (slower) instead of using the visit's language.")
+    repair_names: bool = setting(
+        True, "Put back the names of works, artists and places that the recogniser misheard, "
+        "using the content's own names, before a spoken question is answered (captions still "
+        "show what was heard). Off: the answerer reads the transcript as heard.")
     whisper_hotwords: int = setting(
         0, "How many content names (titles, artists) to pass to Whisper as hotwords; 0 = none "
         "(measured: with Whisper base they made it repeat names that were never said).")
