@@ -250,7 +250,11 @@ class Transcripts:
         if voice.engine == "pico":
             from py_nanotts import NanoTTS
 
-            self._pico = self._pico or NanoTTS()
+            from kiosk.tts.picoworker import fresh_memory
+
+            if self._pico is None:
+                fresh_memory()  # (py-nanotts reuses memory it never clears: see that module)
+                self._pico = NanoTTS()
             pcm = self._pico.speak(text, voice=PICO[lang], speed=voice.speed)
             return (np.frombuffer(pcm, np.int16) / 32768).astype(np.float32)
         if self._espeak is None:

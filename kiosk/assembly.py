@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from kiosk.insights.log import InsightsLog
     from kiosk.pipeline import Listener, Pipeline
     from kiosk.qa.answerer import KioskAnswerer
-    from kiosk.tts.espeak import EspeakSynth
+    from kiosk.tts.synth import Synth
 
 __all__ = ["VISITOR_LANGUAGES", "Kiosk", "assemble", "endpointer_factory", "recognizers_for",
            "synthesizer"]
@@ -41,12 +41,26 @@ VISITOR_LANGUAGES = ("fr", "en", "es")
 what it knows in the content's languages and says so)."""
 
 
-def synthesizer(settings: Settings) -> EspeakSynth:
-    """espeak-ng at the settings' rate and volume (close it when done)."""
+def synthesizer(settings: Settings) -> Synth:
+    """The voice of ``[speech] engine`` at the settings' rate and volume (close it when done):
+    Pico, with espeak-ng for the languages and texts Pico cannot say; or espeak-ng alone.
+    A Pico voice setting that names no Pico voice stops here."""
     from kiosk.tts.espeak import EspeakSynth
 
     sp = settings.speech
-    return EspeakSynth(rate=sp.rate, volume=sp.volume, timeout_s=sp.timeout_s)
+    espeak = EspeakSynth(rate=sp.rate, volume=sp.volume, timeout_s=sp.timeout_s)
+    if sp.engine == "espeak":
+        return espeak
+    from kiosk.tts.pico import PicoSynth
+    from kiosk.tts.synth import Fallback
+
+    try:
+        pico = PicoSynth(sp.voice_map(), rate=sp.rate, volume=sp.volume,
+                         timeout_s=sp.timeout_s)
+    except BaseException:
+        espeak.close()
+        raise
+    return Fallback(pico, espeak)
 
 
 def endpointer_factory(settings: Settings) -> Callable[[], EndPointer]:
@@ -84,7 +98,7 @@ class Kiosk:
     """Serving the installed version (it follows `kiosk content sync` / `rollback`)."""
     recognizer: Recognizer | None = None
     speaker: Speaker | None = None
-    synth: EspeakSynth | None = None
+    synth: Synth | None = None
     """The speaker's synthesiser (its rate changes for slow speech)."""
     microphone: Callable[[], tuple[Microphone, VoiceActivity]] | None = None
     """The microphone and voice detector, opened once and shared (the app's turns and the
@@ -121,7 +135,8 @@ class Kiosk:
         return Pipeline(self.answerer, session or self.new_session(), self.recognizer,
                         hotwords, listener=listener, detect_language=detect,
                         speaker=self.speaker, endpointer=self.endpointer or
-                        endpointer_factory(self.settings))
+                        endpointer_factory(self.settings),
+                        repair_names=self.settings.asr.repair_names)
 
     def close(self) -> None:
         """Release the devices, the voice and the log (each once; a failure does not stop the
@@ -151,12 +166,12 @@ def assemble(settings: Settings, data: DataDir, content: Path | None = None, *,
             kiosk.recognizer = recognizers_for(settings, data, opened.pack, kiosk.languages)
         if speaker:
             from kiosk.audio.devices import Speakers
-            from kiosk.tts.speaker import EspeakSpeaker
+            from kiosk.tts.speaker import Speaker as Voice
 
             synth = synthesizer(settings)
             kiosk.closers.append(synth.close)
             kiosk.synth = synth
-            kiosk.speaker = EspeakSpeaker(synth, Speakers(settings.audio.output_device))
+            kiosk.speaker = Voice(synth, Speakers(settings.audio.output_device))
         if microphone:
             from kiosk.audio.devices import Microphone
             from kiosk.audio.vad import SileroVad

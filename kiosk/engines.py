@@ -81,6 +81,10 @@ ENGINES: dict[str, Engine] = {e.kind: e for e in (
     Engine("espeak-ng", "speech-synthesizer", ("pyttsx3",), streaming=False,
            per_language=False, needs="the Debian package espeak-ng",
            loader="kiosk.tts.espeak:EspeakSynth"),
+    Engine("pico", "speech-synthesizer", ("py-nanotts",), streaming=False,
+           per_language=False, needs="nothing else: the SVOX Pico voices (fr, en, es, de, it) "
+           "are inside the wheel; espeak-ng says the other languages",
+           loader="kiosk.tts.pico:PicoSynth", note="the SVOX Pico voices are inside"),
 )}
 
 
@@ -142,4 +146,12 @@ def describe(data: DataDir, full: bool = False) -> list[Description]:
                            ["en", "fr", "es", "…"], False, "GPL-3.0-or-later",
                            "ok" if present else "not installed: `apt install espeak-ng`",
                            voice.needs))
+    pico = ENGINES["pico"]
+    version = package_version("py-nanotts")
+    out.append(Description("pico", pico.role, f"pico ({pico.versions()})",
+                           ["fr", "en", "es", "de", "it"], False,
+                           "Apache-2.0 (py-nanotts wheel); SVOX Pico voice data ship without "
+                           "source (Debian files them under non-free)",
+                           "ok" if version != "not installed" else
+                           "not installed: `pip install py-nanotts==0.1.1`", pico.needs))
     return out

@@ -52,7 +52,7 @@ def test_a_catalog_entry_without_an_engine_is_refused(tmp_path: Path) -> None:
 
 def test_describe_says_what_runs_each_model_and_whether_it_is_installed(tmp_path: Path) -> None:
     described = {d.id: d for d in describe(DataDir(tmp_path))}
-    assert set(described) == {*load_catalog(), "espeak-ng"}
+    assert set(described) == {*load_catalog(), "espeak-ng", "pico"}
     assert described["whisper-base"].installed == "not installed"
     assert described["whisper-base"].engine.startswith("whisper (faster-whisper ")
     assert described["vosk-small-fr"].streaming and not described["whisper-base"].streaming

@@ -43,7 +43,7 @@ def test_pipeline_turn_events_and_session(tmp_path: Path) -> None:
     assert transcript.text == "who painted the milkmaid"
     assert answer.exhibit_id == "the-milkmaid" and "Vermeer" in answer.text
     assert [e.type for e in events] == [EventType.TRANSCRIPT, EventType.ANSWER]
-    assert set(timings) == {"asr", "answer"}
+    assert set(timings) == {"asr", "repair", "answer"}
     _, follow, _ = pipeline.ask_audio(audio)  # the follow-up keeps the conversation
     assert follow.exhibit_id == "the-milkmaid" and "1658" in follow.text
     assert pipeline.session.language == "en"
@@ -110,7 +110,7 @@ def test_spoken_question_from_a_real_recording(whisper: Any, shared_eval: Path,
     data = json.loads(result.stdout)
     assert _words(data["transcript"]) == "what time is it"
     assert data["detected_language"] == "en"
-    assert set(data["timings_ms"]) == {"read", "asr", "answer"}
+    assert set(data["timings_ms"]) == {"read", "asr", "repair", "answer"}
     assert data["audio_s"] == pytest.approx(2.0, abs=0.5)
 
 

@@ -4,8 +4,9 @@
 Checks, in order: microphone (present and hearing), speakers, every configured model (sha256;
 sizes only with ``quick``), the active content version, disk, memory, CPU temperature,
 power/throttling (``vcgencmd``), the clock and what keeps it right, then one question end to
-end (answered by the real answerer, said by espeak-ng, heard back by the recognizer). ``quick``
-(the admin screen) skips the slow ones. Healthy means no check failed (warnings allowed).
+end (answered by the real answerer, said by Pico and by espeak-ng — a line each — and heard
+back by the recognizer). ``quick`` (the admin screen) skips the slow ones. Healthy means no
+check failed (warnings allowed).
 
 Here: running the checks, their summary and ``run_doctor`` (the CLI verb). ``check`` holds the
 ``Check`` and ``Probe`` types, ``machine`` the checks of the devices and the machine,
@@ -31,6 +32,7 @@ from kiosk.doctor.machine import (
     check_time_source,
 )
 from kiosk.doctor.selftest import (
+    SPEECH_ENGINES,
     check_answer,
     check_content,
     check_model,
@@ -79,9 +81,11 @@ def run_checks(settings: Settings, data: DataDir, quick: bool = False,
     if quick:
         out.append(Check("end-to-end", SKIP, "skipped (--quick)"))
         return out
-    for name, check in (("end-to-end", check_answer), ("speech", check_speech),
-                        ("recognition", check_recognition)):
-        out.append(_guarded(name, lambda check=check: check(p)))  # type: ignore[misc]
+    out.append(_guarded("end-to-end", lambda: check_answer(p)))
+    for engine in ("pico", "espeak"):  # each voice, one line each
+        out.append(_guarded(f"speech {SPEECH_ENGINES[engine]}",
+                            lambda engine=engine: check_speech(p, engine)))  # type: ignore[misc]
+    out.append(_guarded("recognition", lambda: check_recognition(p)))
     return out
 
 

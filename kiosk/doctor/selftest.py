@@ -1,6 +1,7 @@
 """The doctor's checks of the kiosk's own parts, then of the whole: every configured model
 (sizes, and sha256 unless quick), the content version it would serve, and one question end to
-end — answered by the real answerer, said by espeak-ng, heard back by the recognizer.
+end — answered by the real answerer, said by each voice engine (Pico, espeak-ng), heard back
+by the recognizer.
 """
 
 from __future__ import annotations
@@ -163,18 +164,52 @@ def _synth(p: Probe) -> Iterator[Any]:
         synth.close()
 
 
-def check_speech(p: Probe) -> Check:
-    """The answer said by espeak-ng (not played)."""
+SPEECH_ENGINES = {"pico": "pico", "espeak": "espeak-ng"}
+"""``[speech] engine`` value → the name its check line has ("speech pico")."""
+
+
+def check_speech(p: Probe, engine: str | None = None) -> Check:
+    """The answer said by one voice engine alone (default: ``[speech] engine``), not played.
+    Pico failing is a warning (espeak-ng speaks instead); espeak-ng failing is a failure when
+    it is the engine, or when Pico has no voice for the answer's language."""
+    from kiosk.errors import SpeechError
+    from kiosk.tts.espeak import EspeakSynth
+    from kiosk.tts.pico import VOICES, PicoSynth
+
+    sp = p.settings.speech
+    engine = engine or sp.engine
+    name = f"speech {SPEECH_ENGINES[engine]}"
     if "answer" not in p.found:
-        return Check("speech", SKIP, "no answer to say (see end-to-end)")
-    if shutil.which("espeak-ng") is None:
-        return Check("speech", FAIL, "espeak-ng is not installed", "`apt install espeak-ng`")
-    with _synth(p) as synth:
+        return Check(name, SKIP, "no answer to say (see end-to-end)")
+    lang = p.found["lang"]
+    if engine == "pico":
+        synth: Any = PicoSynth(sp.voice_map(), rate=sp.rate, volume=sp.volume,
+                               timeout_s=sp.timeout_s)
+        if not synth.speaks(lang):
+            synth.close()
+            return Check(name, SKIP, f"Pico has no voice for '{lang}': espeak-ng says it")
+        bad = WARN
+        fix = ("`pip install py-nanotts==0.1.1` (see requirements.lock), or set [speech] "
+               "engine = \"espeak\"")
+    else:
+        pico_lacks = sp.engine == "pico" and lang not in {**VOICES, **sp.voice_map()}
+        bad = FAIL if sp.engine == "espeak" or pico_lacks else WARN
+        if shutil.which("espeak-ng") is None:
+            return Check(name, bad, "espeak-ng is not installed", "`apt install espeak-ng`")
+        synth = EspeakSynth(rate=sp.rate, volume=sp.volume, timeout_s=sp.timeout_s)
+        fix = "`apt install --reinstall espeak-ng`; try `espeak-ng -v fr bonjour`"
+    try:
         started = time.perf_counter()
-        audio = synth.synthesize(p.found["answer"], p.found["lang"])
+        audio = synth.synthesize(p.found["answer"], lang)
         ms = (time.perf_counter() - started) * 1000
-    return Check("speech", OK, f"the answer as {len(audio) / 16000:.1f} s of audio in "
-                 f"{ms:.0f} ms ({synth.voices.get(p.found['lang'], synth.voices['en'])})")
+    except SpeechError as exc:
+        return Check(name, bad, f"cannot say the answer: {exc}", fix)
+    finally:
+        synth.close()
+    if len(audio) == 0 or float(abs(audio).max()) < 0.01:
+        return Check(name, bad, "the answer came out silent", fix)
+    return Check(name, OK, f"the answer as {len(audio) / 16000:.1f} s of audio in {ms:.0f} ms "
+                 f"({synth.voice(lang)})")
 
 
 def check_recognition(p: Probe) -> Check:

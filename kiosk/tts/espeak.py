@@ -1,4 +1,5 @@
-"""espeak-ng through pyttsx3, in a worker process that a watchdog restarts if it hangs.
+"""espeak-ng through pyttsx3, in a worker process that a watchdog restarts if it hangs
+(``tts.worker``).
 
 The only module that imports pyttsx3 (inside the worker). Seen on these machines: the first
 ``runAndWait()`` of a process may return before the WAV is written, so the worker waits for
@@ -8,11 +9,8 @@ was reported after the first utterance on a Pi 4 — hence a separate process wi
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,10 @@ from typing import Any
 from kiosk.audio.wav import read_wav
 from kiosk.errors import SpeechError
 from kiosk.ports import Samples
-from kiosk.qa.text import sentences
+from kiosk.tts.synth import BySentence, Spoken
+from kiosk.tts.worker import Target, Worker
+
+__all__ = ["VOICES", "EspeakSynth", "Spoken"]
 
 SPOKEN_MAX_S = 3600.0
 """What espeak-ng says is read back whole (an answer said through ``--say``, the doctor's check):
@@ -98,76 +99,44 @@ def _tap_word_timings(engine: Any, words: list[tuple[int, int, int]],
     _espeak.SetSynthCallback(on_synth)
 
 
-@dataclass(frozen=True)
-class Spoken:
-    """A text as audio, with when each word starts."""
-
-    audio: Samples
-    """16 kHz mono."""
-    words: tuple[tuple[float, int, int], ...] = ()
-    """``(start s, first character, end character)`` of each word of the text."""
-
-
-class EspeakSynth:
+class EspeakSynth(BySentence):
     """Text → 16 kHz samples, per sentence, with a watchdog on the worker."""
+
+    engine = "espeak-ng"
 
     def __init__(self, voices: dict[str, str] | None = None, rate: int = 165,
                  volume: float = 1.0, timeout_s: float = 10.0,
-                 target: Callable[[Connection], None] = _worker) -> None:
+                 target: Target = _worker) -> None:
         self.voices = {**VOICES, **(voices or {})}
         self.rate = rate
         self.volume = volume
         self.timeout_s = timeout_s
-        self.restarts = 0
-        """How many times the watchdog restarted a hung or dead worker."""
-        self._target = target
+        self._worker = Worker(target, "espeak-ng",
+                              "that espeak-ng is installed (`apt install espeak-ng`)")
         self._dir = tempfile.TemporaryDirectory(prefix="kiosk-tts-")
-        self._proc: Any = None
-        self._conn: Connection | None = None
 
-    def _start(self) -> Connection:
-        if self._proc is None or not self._proc.is_alive() or self._conn is None:
-            ctx = mp.get_context("spawn")
-            parent, child = ctx.Pipe()
-            self._proc = ctx.Process(target=self._target, args=(child,), daemon=True)
-            self._proc.start()
-            self._conn = parent
-        return self._conn
+    @property
+    def restarts(self) -> int:
+        """How many times the watchdog restarted a hung or dead worker."""
+        return self._worker.restarts
 
-    def _kill(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.join(timeout=2)
-        self._proc, self._conn = None, None
+    def speaks(self, lang: str) -> bool:
+        """espeak-ng says every language (one it has no voice for, with the English one)."""
+        return True
 
-    def synthesize(self, text: str, lang: str) -> Samples:
-        """The whole text as audio (one worker call; retried once after a restart)."""
-        return self.speak(text, lang).audio
+    def voice(self, lang: str) -> str:
+        return self.voices.get(lang) or self.voices["en"]
 
     def speak(self, text: str, lang: str) -> Spoken:
         """The whole text as audio with its words' timing."""
-        voice = self.voices.get(lang) or self.voices["en"]
         path = str(Path(self._dir.name) / f"u{time.monotonic_ns()}.wav")
-        for attempt in (1, 2):
-            conn = self._start()
-            try:
-                conn.send((text, voice, self.rate, self.volume, path))
-                if conn.poll(self.timeout_s):
-                    status, detail, *rest = conn.recv()
-                    if status == "ok":
-                        words = tuple((ms / 1000, start, start + length)
-                                      for ms, start, length in (rest[0] if rest else [])
-                                      if length > 0)
-                        return Spoken(self._read(Path(detail)), words)
-                    raise SpeechError(f"espeak-ng could not speak this text: {detail}")
-            except (EOFError, BrokenPipeError, ConnectionResetError):
-                pass  # the worker died: restart below
-            self._kill()
-            self.restarts += 1
-            if attempt == 2:
-                break
-        raise SpeechError(f"speech synthesis hung twice (over {self.timeout_s:.0f} s) — check "
-                          "that espeak-ng is installed (`apt install espeak-ng`)")
+        status, detail, *rest = self._worker.call(
+            (text, self.voice(lang), self.rate, self.volume, path), self.timeout_s)
+        if status != "ok":
+            raise SpeechError(f"espeak-ng could not speak this text: {detail}")
+        words = tuple((ms / 1000, start, start + length)
+                      for ms, start, length in (rest[0] if rest else []) if length > 0)
+        return Spoken(self._read(Path(detail)), words)
 
     def _read(self, path: Path) -> Samples:
         try:
@@ -175,27 +144,6 @@ class EspeakSynth:
         finally:
             path.unlink(missing_ok=True)
 
-    def sentences(self, text: str, lang: str) -> Iterator[tuple[str, Samples]]:
-        """Sentence by sentence, so a long answer can start playing after the first one."""
-        for sentence, spoken in self.spoken_sentences(text, lang):
-            yield sentence, spoken.audio
-
-    def spoken_sentences(self, text: str, lang: str) -> Iterator[tuple[str, Spoken]]:
-        """Sentence by sentence, with word timings whose characters count in ``text``."""
-        at = 0
-        for sentence in sentences(text) or [text]:
-            offset = text.find(sentence, at)
-            offset = at if offset < 0 else offset
-            at = offset + len(sentence)
-            spoken = self.speak(sentence, lang)
-            yield sentence, Spoken(spoken.audio, tuple(
-                (t, offset + a, offset + b) for t, a, b in spoken.words))
-
     def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.send(None)
-            except (BrokenPipeError, OSError):
-                pass
-        self._kill()
+        self._worker.close()
         self._dir.cleanup()

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from kiosk.audio.wav import RATE
 from kiosk.ports import Samples, WordCallback
-from kiosk.tts.espeak import EspeakSynth
+from kiosk.tts.synth import Synth
 
 
 class Output(Protocol):
@@ -20,10 +20,11 @@ class Output(Protocol):
     def stop(self) -> None: ...
 
 
-class EspeakSpeaker:
-    """Implements ``ports.Speaker`` with espeak-ng and an audio output."""
+class Speaker:
+    """Implements ``ports.Speaker`` with any synthesiser (``tts.synth.Synth``) and an audio
+    output."""
 
-    def __init__(self, synth: EspeakSynth, speakers: Output) -> None:
+    def __init__(self, synth: Synth, speakers: Output) -> None:
         self.synth = synth
         self.speakers = speakers
         self._stopped = threading.Event()
@@ -33,6 +34,8 @@ class EspeakSpeaker:
         for _sentence, spoken in self.synth.spoken_sentences(text, lang):
             if self._stopped.is_set():
                 return False
+            if len(spoken.audio) == 0:
+                continue  # (a "sentence" of punctuation alone)
             pending = list(spoken.words)
 
             def at(position: float, pending: list[tuple[float, int, int]] = pending) -> None:
@@ -48,3 +51,7 @@ class EspeakSpeaker:
     def stop(self) -> None:
         self._stopped.set()
         self.speakers.stop()
+
+
+EspeakSpeaker = Speaker
+"""Its former name (it spoke espeak-ng only)."""
