@@ -102,6 +102,9 @@ class Transcript:
     """How sure the detection was (1.0 when the language was fixed)."""
     audio_s: float = 0.0
     """Length of the audio, in seconds."""
+    alternatives: tuple[str, ...] = ()
+    """The recognizer's n-best texts, best first (``text`` among them), without repeats;
+    empty unless it was asked for more than one."""
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,15 @@ class AsrSettings:
     whisper_pause_ms: float = setting(
         250.0, "Silence after which Whisper starts decoding what was said, while the "
         "end-pointer still waits (a speech restart drops that guess).")
+    whisper_window: str = setting(
+        "short", "\"short\": Whisper hears the question plus whisper_pad_s of silence (about 2-5× "
+        "faster on a question; a decode that loops is done again the other way); \"full\": "
+        "every question padded to Whisper's 30 s window (`bench/asr.py --windows`).")
+    whisper_pad_s: float = setting(
+        3.0, "Silence added after a question in the short window, in seconds.")
+    whisper_n_best: int = setting(
+        1, "Hypotheses Whisper keeps for the name repair to choose from (above 1: beam search, "
+        "slower).")
     threads: int = setting(2, "CPU threads Whisper may use.")
     beam_size: int = setting(1, "Whisper beam size: 1 is fastest; 5 is a little more accurate.")
     detect_language: bool = setting(
