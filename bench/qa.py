@@ -172,7 +172,7 @@ def latency_row(bench: Bench, label: str, path: Path, n_questions: int = 300,
     """Open one pack, warm up, time ``answer`` on generated questions; one table row."""
     gc.collect()
     start = time.perf_counter()
-    answerer, content = open_answerer(bench.settings, bench.data, path,
+    answerer, content, _ = open_answerer(bench.settings, bench.data, path,
                                       encoder=encoder or bench.encoder)
     opened = time.perf_counter() - start
     memory = rss_mb()
@@ -340,7 +340,7 @@ def folded(text: str) -> str:
 def passage_row(bench: Bench, name: str, path: Path, questions: list[EvalQuestion],
                 spans: list[list[str]]) -> list[str]:
     """How often the kiosk quotes the passage that answers, and the sentence holding it."""
-    answerer, content = open_answerer(bench.settings, bench.data, path, encoder=bench.encoder)
+    answerer, content, _ = open_answerer(bench.settings, bench.data, path, encoder=bench.encoder)
     engine = Bm25(content.pack)
     answered, right, holds, ranked, top_holds, base = [], [], [], [], [], []
     for item, accepted in zip(questions, spans, strict=True):

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from kiosk.asr.engines import load_recognizers  # noqa: E402
+from kiosk.assembly import synthesizer  # noqa: E402
 from kiosk.audio.endpoint import EndPointer, Outcome  # noqa: E402
 from kiosk.audio.vad import SileroVad  # noqa: E402
 from kiosk.audio.wav import RATE, read_wav  # noqa: E402
@@ -50,7 +51,8 @@ from kiosk.session import Session  # noqa: E402
 from kiosk.settings import AsrSettings, Settings  # noqa: E402
 from kiosk.testing import FakeSpeakers, SamplesMicrophone  # noqa: E402
 from kiosk.tts.espeak import EspeakSynth  # noqa: E402
-from kiosk.tts.speaker import EspeakSpeaker  # noqa: E402
+from kiosk.tts.speaker import Speaker  # noqa: E402
+from kiosk.tts.synth import Synth  # noqa: E402
 
 AUDIO = ROOT.parent / "shared" / "eval" / "audio"
 KO_PACK = ROOT / "tests" / "data" / "packs" / "ko-small"
@@ -82,7 +84,7 @@ def pct(values: list[float], q: float) -> float:
 class Turns:
     """Runs one clip both ways with the same models."""
 
-    def __init__(self, settings: Settings, answerer: Any, recognizer: Any, synth: EspeakSynth,
+    def __init__(self, settings: Settings, answerer: Any, recognizer: Any, synth: Synth,
                  vad: SileroVad, session: tuple[str, list[str]]) -> None:
         self.settings, self.answerer, self.recognizer = settings, answerer, recognizer
         self.synth, self.vad, self.session = synth, vad, session
@@ -94,7 +96,8 @@ class Turns:
                              max_utterance_s=au.max_utterance_s, no_speech_s=au.no_speech_s)
         return self.ep
 
-    def streaming(self, audio: np.ndarray, lang: str) -> dict[str, Any] | None:
+    def streaming(self, audio: np.ndarray, lang: str,
+                  synth: Synth | None = None) -> dict[str, Any] | None:
         first: list[float] = []
         partials: list[float] = []
 
@@ -105,7 +108,7 @@ class Turns:
                 partials.append(time.perf_counter())
 
         pipeline = Pipeline(self.answerer, Session(*self.session), self.recognizer,
-                            listener=listen, speaker=EspeakSpeaker(self.synth, FakeSpeakers()),
+                            listener=listen, speaker=Speaker(synth or self.synth, FakeSpeakers()),
                             endpointer=self.endpointer)
         mic = SamplesMicrophone(audio, silence_s=SILENCE_S + 1.0, realtime=True)
         turn = pipeline.ask_by_voice(mic, self.vad, lang)
@@ -149,39 +152,59 @@ def latency_table(title: str, rows: list[tuple[float, float]], budget_ms: float,
           f"p95 {pct(q, 95) / pct(s, 95):.2f}×")
 
 
-def whisper_part(settings: Settings, data: DataDir, synth: EspeakSynth,
-                 vad: SileroVad) -> tuple[Any, Any]:
-    answerer, content = open_answerer(settings, data, ROOT / "content" / "demo")
+def window(recognizer: Any, name: str) -> None:
+    """Whisper's window for the next turns ("short": the kiosk's; "full": 30 s, as before)."""
+    if hasattr(recognizer, "window"):
+        recognizer.window = name
+
+
+def whisper_part(settings: Settings, data: DataDir, synth: Synth, vad: SileroVad,
+                 espeak: EspeakSynth) -> tuple[Any, Any]:
+    answerer, content, _ = open_answerer(settings, data, ROOT / "content" / "demo")
     recognizers = load_recognizers(settings.asr, data, content.pack, ["fr", "en", "es"])
     whisper = recognizers.default
     whisper.transcribe(np.zeros(RATE, np.float32), "en")  # warm-up
     print(f"\n## Whisper base (int8, {settings.asr.threads} threads) on real speech; "
           f"trailing silence {settings.audio.trailing_silence_ms:.0f} ms, guess after "
           f"{settings.asr.whisper_pause_ms:.0f} ms of pause")
-    print(f"{'clip':<34} {'lang':<4} {'speech to':>9} {'streaming':>9} {'sequential':>10}  heard")
-    rows = []
+    print(f"voice: {synth.engine}; 'before' is the kiosk before the short window and Pico "
+          "(Whisper's full 30 s window, espeak-ng), streaming the same way; the sequential "
+          f"baseline records all, transcribes with the full window, answers, says the whole "
+          f"answer with {synth.engine}, then plays")
+    print(f"{'clip':<34} {'lang':<4} {'speech to':>9} {'kiosk':>7} {'before':>7} "
+          f"{'sequential':>10}  heard")
+    rows, before = [], []
     for name, lang in clips():
         audio = read_wav(AUDIO / name)
         turns = Turns(settings, answerer, whisper, synth, vad, (lang, ["fr", "en", "es"]))
+        window(whisper, "short")
         fast = turns.streaming(audio, lang)
+        window(whisper, "full")
+        old = turns.streaming(audio, lang, espeak)
         slow = turns.sequential(audio, lang)
-        if fast is None or slow is None:
+        window(whisper, "short")
+        if fast is None or slow is None or old is None:
             print(f"{name:<34} {lang:<4} (the end-pointer did not fire)")
             continue
         rows.append((fast["ms"], slow["ms"]))
-        print(f"{name:<34} {lang:<4} {fast['end_s']:>9.1f} {fast['ms']:>9.0f} {slow['ms']:>10.0f}  "
-              f"{fast['text'][:50]}")
-    latency_table("Whisper base", rows, 2000, settings.audio.trailing_silence_ms)
+        before.append(old["ms"])
+        print(f"{name:<34} {lang:<4} {fast['end_s']:>9.1f} {fast['ms']:>7.0f} {old['ms']:>7.0f} "
+              f"{slow['ms']:>10.0f}  {fast['text'][:50]}")
+    latency_table("Whisper base", rows, 1000, settings.audio.trailing_silence_ms)
+    s = [r[0] for r in rows]
+    print(f"{'before (full, espeak)':<22} {pct(before, 50):>6.0f} {pct(before, 95):>6.0f}   "
+          f"before/kiosk: p50 {pct(before, 50) / pct(s, 50):.2f}×, "
+          f"p95 {pct(before, 95) / pct(s, 95):.2f}×")
     return answerer, recognizers
 
 
-def vosk_part(settings: Settings, data: DataDir, synth: EspeakSynth, vad: SileroVad,
+def vosk_part(settings: Settings, data: DataDir, synth: Synth, vad: SileroVad,
               encoder: Any) -> Any:
     from kiosk.errors import ModelError
 
     ko_settings = Settings(asr=AsrSettings(engine_by_language="ko=vosk-ko"))
     try:
-        answerer, content = open_answerer(ko_settings, data, KO_PACK, encoder=encoder)
+        answerer, content, _ = open_answerer(ko_settings, data, KO_PACK, encoder=encoder)
         recognizers = load_recognizers(ko_settings.asr, data, content.pack, ["ko"])
         plain = load_recognizers(AsrSettings(engine_by_language="ko=vosk-ko",
                                              vosk_grammar=False), data, content.pack, ["ko"])
@@ -254,7 +277,7 @@ def wer_part(whisper: Any, hotwords: list[str]) -> None:
               f"{jiwer.wer(refs, hot) * 100:>11.1f}%")
 
 
-def names_part(whisper: Any, answerer: Any, synth: EspeakSynth) -> None:
+def names_part(whisper: Any, answerer: Any, synth: Synth) -> None:
     from bench.names import name_rows, print_rows
 
     print("\n## Names of works and artists in questions generated about the demo pack "
@@ -285,7 +308,7 @@ def peak_memory(pack: str, engines: str, both: bool = False) -> float:
     code = (CHILD_IMPORTS +
             "import numpy as np;"
             f"asr=AsrSettings(engine_by_language={engines!r});"
-            f"a,c=open_answerer(Settings(asr=asr), d, Path({pack!r}));"
+            f"a,c,_=open_answerer(Settings(asr=asr), d, Path({pack!r}));"
             f"langs=sorted(set(c.pack.museum.languages) | ({{'en'}} if {both} else set()));"
             "r=load_recognizers(asr, d, c.pack, langs); v=SileroVad();"
             "[r.transcribe(np.zeros(16000, np.float32), l) for l in langs];"
@@ -300,7 +323,7 @@ def peak_memory(pack: str, engines: str, both: bool = False) -> float:
 def cold_start() -> float:
     """Seconds from a new process to every model loaded and one answer ready."""
     code = ("import time; t=time.perf_counter();" + CHILD_IMPORTS +
-            "a,c=open_answerer(Settings(), d, Path('content/demo'));"
+            "a,c,_=open_answerer(Settings(), d, Path('content/demo'));"
             "r=load_recognizers(AsrSettings(), d, c.pack, ['fr','en','es']);"
             "v=SileroVad(); s=EspeakSynth(); s.synthesize('ready','en');"
             "a.answer(Question('who painted the milkmaid','en')); s.close();"
@@ -325,18 +348,23 @@ def main() -> None:
             settings.audio, trailing_silence_ms=args.silence_ms))
     data = DataDir(resolve_data_dir())
     vad = SileroVad()
-    synth = EspeakSynth(rate=settings.speech.rate)
-    synth.synthesize("warm up", "en")
+    synth = synthesizer(settings)
+    espeak = EspeakSynth(rate=settings.speech.rate)
+    for lang in ("en", "fr", "es"):
+        synth.synthesize("warm up", lang)
+        espeak.synthesize("warm up", lang)
     print(f"$ .venv/bin/python bench/voice.py {' '.join(sys.argv[1:])}")
     if args.only == "vosk":
         from kiosk.qa.encoder import load_encoder
 
         vosk_part(settings, data, synth, vad, load_encoder(data, settings.models.encoder))
         synth.close()
+        espeak.close()
         return
-    answerer, recognizers = whisper_part(settings, data, synth, vad)
+    answerer, recognizers = whisper_part(settings, data, synth, vad, espeak)
     if args.only == "whisper":
         synth.close()
+        espeak.close()
         return
     vosk_part(settings, data, synth, vad, answerer.encoder)
     if not args.quick:
@@ -345,6 +373,7 @@ def main() -> None:
         wer_part(recognizers.default, phrases(answerer.pack, 40))
         names_part(recognizers.default, answerer, synth)
     synth.close()
+    espeak.close()
     print("\npeak memory (MB) of a new process with the models a kiosk loads (encoder, VAD, "
           "recognizers, one decode each; + the espeak worker, a few MB); budget ≤ 700")
     for label, pack, engines, both in (
