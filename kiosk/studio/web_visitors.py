@@ -60,6 +60,8 @@ async def import_insights(request: Request) -> Response:
     form = await web.posted(request, max_files=1)
     archive = web.upload(form, "archive")
     folder = str(form.get("folder") or "").strip()
+    if archive is None:
+        await form.close()  # (a browser posts the empty file field too, as a temporary file)
     if archive is not None:
         try:
             source = await _received(studio, archive)
