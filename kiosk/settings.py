@@ -245,9 +245,11 @@ class StudioSettings:
         "", "Private key files (from `kiosk content keygen`, comma-separated, relative to the "
         "settings file) that publications may be signed with; the browser sees only names.")
     output: str = setting(
-        "", "Default folder publications are written to; empty: PACK-published beside the pack.")
+        "", "Default folder publications are written to (relative to the settings file); "
+        "empty: PACK-published beside the pack.")
     send_folder: str = setting(
-        "", "A Syncthing folder that sends bundles to the kiosks, offered as a destination.")
+        "", "A Syncthing folder that sends bundles to the kiosks, offered as a destination "
+        "(relative to the settings file).")
     image_mb: float = setting(20.0, "Largest image a curator may upload, in MB (at most 20).")
     archive_mb: float = setting(200.0, "Largest insights archive a curator may upload, in MB.")
 

@@ -15,11 +15,12 @@ import sys
 import threading
 import time
 import webbrowser
+from dataclasses import replace
 from pathlib import Path
 
 from kiosk.commands.common import data_dir, read_settings
 from kiosk.errors import KioskError, shown
-from kiosk.settings import Settings, default_settings_path
+from kiosk.settings import Settings, StudioSettings, default_settings_path
 
 
 def is_loopback(host: str) -> bool:
@@ -61,6 +62,19 @@ def sign_keys(settings: Settings, settings_file: Path | None) -> list[Path]:
     return out
 
 
+def beside(section: StudioSettings, settings_file: Path | None) -> StudioSettings:
+    """``output`` and ``send_folder`` made absolute: relative to the settings file's folder,
+    like ``sign_keys`` (not to wherever the studio happens to be started)."""
+    base = settings_file.parent if settings_file else Path.cwd()
+
+    def absolute(text: str) -> str:
+        path = Path(text).expanduser()
+        return str(path if path.is_absolute() else base / path) if text else ""
+
+    return replace(section, output=absolute(section.output),
+                   send_folder=absolute(section.send_folder))
+
+
 def has_display() -> bool:
     """Whether a browser window can open here."""
     if sys.platform in ("darwin", "win32"):
@@ -90,6 +104,8 @@ def main(args: argparse.Namespace) -> int:
     data = data_dir(args)
     encoder = load_encoders(data, settings.models.encoder, settings.models.threads)
     settings_file = getattr(args, "settings", None) or default_settings_path()
+    settings = replace(settings, studio=beside(settings.studio, Path(settings_file)
+                                               if settings_file else None))
     studio = Studio(pack, settings, encoder, data,
                     sign_keys=sign_keys(settings, Path(settings_file) if settings_file
                                         else None))
