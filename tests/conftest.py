@@ -35,6 +35,19 @@ def encoder(data_dir: DataDir):  # type: ignore[no-untyped-def]
         pytest.skip(f"real encoder not installed ({exc})")
 
 
+def whisper_or_skip(data_dir: DataDir) -> Any:
+    """A new Whisper base from the data directory; the test is skipped when it is not installed
+    (and fails under CI, which installs it)."""
+    from kiosk.asr.whisper import load_whisper
+
+    try:
+        return load_whisper(data_dir)
+    except ModelError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"Whisper not installed ({exc})")
+
+
 @pytest.fixture(scope="session")
 def demo(encoder: Any) -> Any:
     """The demo pack opened with the real encoder (its texts encoded once per session)."""

@@ -3,7 +3,6 @@ pipeline answering the repaired text while showing what was heard."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ from kiosk.events import (
 from kiosk.pipeline import Pipeline
 from kiosk.session import Session
 from kiosk.testing import ScriptedRecognizer
-from tests.conftest import DEMO
+from tests.conftest import DEMO, whisper_or_skip
 
 
 @pytest.fixture(scope="module")
@@ -202,15 +201,7 @@ def test_a_new_content_gets_its_own_names() -> None:
 
 @pytest.fixture(scope="module")
 def whisper(data_dir: Any) -> Any:
-    from kiosk.asr.whisper import load_whisper
-    from kiosk.errors import ModelError
-
-    try:
-        return load_whisper(data_dir)
-    except ModelError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"Whisper not installed ({exc})")
+    return whisper_or_skip(data_dir)
 
 
 @pytest.mark.models

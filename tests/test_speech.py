@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from kiosk.pipeline import Pipeline
 from kiosk.qa.answerer import KioskAnswerer
 from kiosk.session import Session
 from kiosk.testing import HashingEncoder, ScriptedRecognizer
-from tests.conftest import DEMO
+from tests.conftest import DEMO, whisper_or_skip
 from tests.packs import make_pack
 
 
@@ -65,14 +64,7 @@ def _words(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def whisper(data_dir: DataDir) -> Any:
-    from kiosk.asr.whisper import load_whisper
-
-    try:
-        return load_whisper(data_dir)
-    except ModelError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"Whisper not installed ({exc})")
+    return whisper_or_skip(data_dir)
 
 
 @pytest.mark.slow

@@ -5,7 +5,6 @@ the stream's guess. Real model on real recordings (../shared/eval); speed is in 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,8 @@ import pytest
 
 from kiosk.asr.whisper import PAD_S, TOKENS_PER_S, distinct, looping, repeated_phrase
 from kiosk.audio.wav import RATE, read_wav
-from kiosk.errors import ModelError
 from kiosk.paths import DataDir
-from tests.conftest import SHARED_EVAL
+from tests.conftest import SHARED_EVAL, whisper_or_skip
 
 KNOBS = {"window": "short", "pad_s": PAD_S, "timestamps": True, "loop_guard": True,
          "n_best": 1, "tokens_per_s": TOKENS_PER_S, "detect_window": "short"}
@@ -69,14 +67,7 @@ def test_alternatives_differ_in_their_words() -> None:
 
 @pytest.fixture(scope="module")
 def loaded(data_dir: DataDir) -> Any:
-    from kiosk.asr.whisper import load_whisper
-
-    try:
-        return load_whisper(data_dir)
-    except ModelError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"Whisper not installed ({exc})")
+    return whisper_or_skip(data_dir)
 
 
 @pytest.fixture
