@@ -162,6 +162,40 @@ def test_works_are_searched_and_filtered(client: TestClient, pack: Path) -> None
         assert max(image.size) == 360  # reduced for a card
 
 
+def test_a_big_pack_is_shown_a_page_at_a_time(client: TestClient, pack: Path) -> None:
+    from kiosk.studio.web_works import PAGE
+
+    text = (pack / MILKMAID).read_text(encoding="utf-8")
+    for n in range(2 * PAGE):
+        (pack / "exhibits" / f"study-{n:03}.yaml").write_text(
+            text.replace("id: the-milkmaid", f"id: study-{n:03}"), encoding="utf-8")
+    works = len(list((pack / "exhibits").glob("*.yaml")))
+    pages = -(-works // PAGE)
+    first = client.get("/works").text
+    assert first.count('class="card work"') == PAGE
+    assert f"page 1 of {pages}" in first and f">{works:,}<" in first.replace(" ", "")
+    last = client.get(f"/works?page={pages}").text
+    assert last.count('class="card work"') == works - (pages - 1) * PAGE
+    assert client.get("/works?page=999").text == last  # past the end: the last page
+    assert client.get("/works?page=nope").text == first
+    found = client.get("/works?q=vermeer&page=2").text  # 3 demo works and the copies
+    assert 'href="/works?q=vermeer&amp;page=3"' in found
+    assert found.count('class="card work"') == PAGE and "Works 61–120 of" in found
+
+
+def test_a_file_whose_name_is_no_id_is_named_not_a_crash(client: TestClient,
+                                                         pack: Path) -> None:
+    text = (pack / MILKMAID).read_text(encoding="utf-8")
+    (pack / "exhibits" / "Milkmaid Copy.yaml").write_text(
+        text.replace("id: the-milkmaid\n", ""), encoding="utf-8")
+    page = client.get("/works")
+    assert page.status_code == 200
+    problems = page.text.split('id="pack-problems"')[1].split("</section>")[0]
+    assert "exhibits/Milkmaid Copy.yaml: error: the file name" in problems
+    assert "is not a valid id" in problems
+    assert client.get("/works/Milkmaid%20Copy/edit").status_code == 404
+
+
 # -- editing ----------------------------------------------------------------------------------
 
 def test_an_untouched_form_changes_no_file(client: TestClient, pack: Path) -> None:

@@ -26,9 +26,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from kiosk.content import loader, schema
+from kiosk.content import loader, memo, schema
 from kiosk.content.loader import Issue
 from kiosk.content.model import Pack
+from kiosk.errors import ContentError
 from kiosk.paths import DataDir
 from kiosk.ports import Encoder
 from kiosk.settings import Settings
@@ -84,6 +85,9 @@ class Studio:
     """Drafts, stashed edits and jobs by random id (the newest few hundred)."""
     scratch_dir: Path | None = None
     """Where edits are validated before they are saved (made on first use)."""
+    checked: loader.FileMemo = field(default_factory=dict)
+    """Each exhibit file as it was last checked: after an edit, only the edited file is read
+    again."""
 
     def __post_init__(self) -> None:
         self.pack_dir = Path(self.pack_dir).resolve()
@@ -131,8 +135,36 @@ class Studio:
         return tuple(out)
 
     def check(self) -> tuple[Pack | None, list[Issue]]:
-        """The pack validated as ``kiosk content validate`` does (cached)."""
-        return self.cached("check", self.stamp(), lambda: loader.load_pack(self.pack_dir))
+        """The pack validated as ``kiosk content validate`` does (cached; a file that did not
+        change is not read again)."""
+        return self.cached("check", self.stamp(), self._check)
+
+    def _check(self) -> tuple[Pack | None, list[Issue]]:
+        kept = self.memo_file()
+        if kept is not None and not self.checked:
+            self.checked.update(memo.load(kept))
+        before = {rel: id(found) for rel, (_, found) in self.checked.items()}
+        result = loader.load_pack(self.pack_dir, self.checked)
+        if kept is not None and before != {rel: id(f) for rel, (_, f) in self.checked.items()}:
+            memo.save(self.checked, kept)
+        return result
+
+    def memo_file(self) -> Path | None:
+        """Where the files' checks are kept between runs (None without a data folder)."""
+        if self.data is None:
+            return None
+        return memo.memo_path(self.data.root / "cache", self.pack_dir)
+
+    def values(self, rel: str) -> Any:
+        """The values of exhibit file ``rel`` as ``check`` last read them (plain dicts and
+        lists), None when it is not YAML."""
+        held = self.checked.get(rel)
+        if held is not None:
+            return held[1].data
+        try:  # not checked: the pack has too many works to be checked at all
+            return self.files.read(rel).data
+        except ContentError:
+            return None
 
     def languages(self) -> tuple[list[str], str]:
         """The pack's languages and its default one (``['en'], 'en'`` while museum.yaml

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,6 +24,8 @@ from kiosk.studio import web
 from kiosk.studio.web import Studio
 from kiosk.studio.web_form import LONG, SHORT, iso
 
+PAGE = 60
+"""Works shown on one page of the works page (a pack of a thousand works has 17 pages)."""
 SIZES = {"small": 360, "large": 1200}
 """Longest side of a picture as the studio shows it, in pixels."""
 PLACEHOLDER = Path(__file__).parent / "static" / "placeholder.svg"
@@ -91,45 +94,35 @@ def _written(value: Any) -> bool:
 
 
 def card(studio: Studio, work: str, issues: list[Issue]) -> Card:
-    """The card of ``work`` (its file read once per change of it)."""
+    """The card of ``work``, made of its file's values as last checked; ``issues`` are its
+    file's."""
     rel = studio.files.exhibit_rel(work)
-    path = studio.pack_dir / rel
-    st = path.stat()
     langs, default = studio.languages()
-
-    def make() -> Card:
-        data: Any
-        try:
-            data = studio.files.read(rel).data
-        except ContentError:
-            data = None
-        if not isinstance(data, Mapping):
-            data = {}
-        title = web.localized_text(data.get("title"), default, default)
-        on_view = data.get("on_view") if isinstance(data.get("on_view"), Mapping) else {}
-        start, end = iso(on_view.get("from")), iso(on_view.get("until"))
-        dates = " ".join(p for p in (f"from {start}" if start else "",
-                                     f"until {end}" if end else "") if p)
-        picture = str(data.get("image") or "")
-        version = _picture_version(studio, picture)
-        texts = [work, title, *(_texts(data.get(n)) for n in ("title", "artist")),
-                 *(str(a) for a in _list(data.get("aliases"))),
-                 *(str(t) for t in _list(data.get("tags")))]
-        try:
-            priority = int(data.get("priority") or 0)
-        except (TypeError, ValueError):
-            priority = 0
-        return Card(
-            id=work, title=title or work,
-            artist=web.localized_text(data.get("artist"), default, default),
-            room=web.localized_text(data.get("room"), default, default),
-            on_view=dates, priority=priority,
-            picture=f"/works/{work}/picture?size=small&v={version}" if version else "",
-            missing=missing_languages(data, langs), words=fold(" ".join(texts)))
-
-    base = studio.cached(f"card:{work}", (st.st_mtime_ns, st.st_size, tuple(langs),
-                                          _stamp_of_images(studio)), make)
-    return Card(**{**base.__dict__, "problems": web.file_issues(issues, rel)})
+    data = studio.values(rel)
+    if not isinstance(data, Mapping):
+        data = {}
+    title = web.localized_text(data.get("title"), default, default)
+    on_view = data.get("on_view") if isinstance(data.get("on_view"), Mapping) else {}
+    start, end = iso(on_view.get("from")), iso(on_view.get("until"))
+    dates = " ".join(p for p in (f"from {start}" if start else "",
+                                 f"until {end}" if end else "") if p)
+    picture = str(data.get("image") or "")
+    version = _picture_version(studio, picture)
+    texts = [work, title, *(_texts(data.get(n)) for n in ("title", "artist")),
+             *(str(a) for a in _list(data.get("aliases"))),
+             *(str(t) for t in _list(data.get("tags")))]
+    try:
+        priority = int(data.get("priority") or 0)
+    except (TypeError, ValueError):
+        priority = 0
+    return Card(
+        id=work, title=title or work,
+        artist=web.localized_text(data.get("artist"), default, default),
+        room=web.localized_text(data.get("room"), default, default),
+        on_view=dates, priority=priority,
+        picture=f"/works/{work}/picture?size=small&v={version}" if version else "",
+        missing=missing_languages(data, langs), words=fold(" ".join(texts)),
+        problems=sorted(issues, key=lambda i: i.line or 0))
 
 
 def _texts(value: Any) -> str:
@@ -140,13 +133,6 @@ def _texts(value: Any) -> str:
 
 def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else []
-
-
-def _stamp_of_images(studio: Studio) -> int:
-    try:
-        return (studio.pack_dir / "images").stat().st_mtime_ns
-    except OSError:
-        return 0
 
 
 def _picture_version(studio: Studio, rel: str) -> str:
@@ -167,8 +153,15 @@ def _inside(studio: Studio, rel: str) -> Path | None:
 
 
 def cards(studio: Studio) -> list[Card]:
-    _, issues = studio.check()
-    return [card(studio, work, issues) for work in studio.files.exhibit_ids()]
+    """Every work's card (made again when a file of the pack changed)."""
+    def make() -> list[Card]:
+        _, issues = studio.check()
+        by_file: dict[str, list[Issue]] = {}
+        for issue in issues:
+            by_file.setdefault(issue.file, []).append(issue)
+        return [card(studio, work, by_file.get(studio.files.exhibit_rel(work), []))
+                for work in studio.files.exhibit_ids()]
+    return studio.cached("cards", studio.stamp(), make)
 
 
 def chosen(all_cards: list[Card], q: str, room: str, missing: str, problems: str) -> list[Card]:
@@ -196,14 +189,27 @@ async def works_page(request: Request) -> Response:
     langs, default = studio.languages()
     q, room = web.query(request, "q"), web.query(request, "room")
     missing, problems = web.query(request, "missing"), web.query(request, "problems")
-    shown = chosen(all_cards, q, room, missing, problems)
+    matched = chosen(all_cards, q, room, missing, problems)
+    pages = max(1, -(-len(matched) // PAGE))
+    page = min(max(_number(web.query(request, "page")), 1), pages)
     _, issues = studio.check()
+    carded = {studio.files.exhibit_rel(c.id) for c in all_cards}
     undo = web.query(request, "undo")
+    filters = {k: v for k, v in (("q", q), ("room", room), ("missing", missing),
+                                 ("problems", problems)) if v}
     return web.render(
-        request, "works.html", cards=shown, total=len(all_cards), langs=langs, default=default,
+        request, "works.html", cards=matched[(page - 1) * PAGE:page * PAGE],
+        matched=len(matched), total=len(all_cards), page=page, pages=pages,
+        first=(page - 1) * PAGE + 1, page_url=lambda n: "/works?" + urlencode(
+            {**filters, "page": str(n)}),
+        langs=langs, default=default,
         rooms=sorted({c.room for c in all_cards if c.room}), q=q, room=room, missing=missing,
         problems=problems, undo=undo if web.TOKEN.fullmatch(undo) else "",
-        pack_issues=[i for i in issues if not i.file.startswith("exhibits/")])
+        pack_issues=[i for i in issues if i.file not in carded])
+
+
+def _number(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) < 7 else 1
 
 
 async def add_work(request: Request) -> Response:

@@ -315,12 +315,14 @@ class PackFiles:
     # -- works -------------------------------------------------------------------------------
 
     def exhibit_ids(self) -> list[str]:
-        """The works' ids: the names of ``exhibits/*.yaml``, sorted."""
+        """The works' ids: the names of ``exhibits/*.yaml``, sorted (a file whose name is no
+        id is not a work the studio can edit: validation says how to rename it)."""
         folder = self.root / "exhibits"
         if not folder.is_dir():
             return []
         return sorted(p.stem for p in folder.iterdir()
-                      if p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
+                      if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")
+                      and ID.fullmatch(p.stem) and len(p.stem) <= 100)
 
     def exhibit_rel(self, id: str) -> str:
         """The file of work ``id`` (``exhibits/<id>.yaml``, or ``.yml`` when that exists)."""
