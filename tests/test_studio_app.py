@@ -9,6 +9,7 @@ password off this computer).
 from __future__ import annotations
 
 import difflib
+import html
 import io
 import re
 import shutil
@@ -79,6 +80,9 @@ class Form(HTMLParser):
         a = {k: v or "" for k, v in attrs}
         if tag == "form":
             self.inside = a.get("id") == self.form_id
+        if self.inside and tag == "option" and self.select and (
+                "selected" in a or self.select not in self.values):
+            self.values[self.select] = a.get("value", "")
         if not self.inside or "name" not in a:
             return
         if tag == "input" and a.get("type") not in ("file", "checkbox", "radio", "submit"):
@@ -88,9 +92,6 @@ class Form(HTMLParser):
             self.values[a["name"]] = ""
         elif tag == "select":
             self.select = a["name"]
-        elif tag == "option" and self.select and ("selected" in a or
-                                                  self.select not in self.values):
-            self.values[self.select] = a.get("value", "")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
@@ -125,6 +126,7 @@ PAGES = {
     "/works/the-milkmaid/edit": 'id="editor"', "/faq": 'id="faq"',
     "/faq/toilets/edit": 'id="faq-editor"', "/faq/new": 'id="faq-editor"',
     "/try": 'id="question"', "/visitors": 'id="import-form"', "/publish": 'id="publish-form"',
+    "/museum": 'id="museum-editor"',
 }
 
 
@@ -194,6 +196,63 @@ def test_a_file_whose_name_is_no_id_is_named_not_a_crash(client: TestClient,
     assert "exhibits/Milkmaid Copy.yaml: error: the file name" in problems
     assert "is not a valid id" in problems
     assert client.get("/works/Milkmaid%20Copy/edit").status_code == 404
+
+
+def test_the_museum_page_edits_museum_yaml_line_by_line(client: TestClient,
+                                                        pack: Path) -> None:
+    museum = pack / "museum.yaml"
+    before = museum.read_text(encoding="utf-8")
+    values = form_of(client.get("/museum").text, "museum-editor")
+    assert values["name.en"] == "Demonstration Museum" and values["default_language"] == "fr"
+    assert values["languages"] == "fr, en, es"
+    assert client.post("/museum/edit", data=values).status_code == 200  # untouched
+    assert museum.read_text(encoding="utf-8") == before
+
+    values = form_of(client.get("/museum").text, "museum-editor")
+    values["replies.greeting.en"] = "Welcome to the museum! Ask me anything about the works."
+    client.post("/museum/edit", data=values)
+    after = museum.read_text(encoding="utf-8")
+    assert changed_lines(before, after) == [
+        '-    en: "Hello and welcome! Ask me about the works in the museum or about your '
+        'visit."', '+    en: "Welcome to the museum! Ask me anything about the works."']
+    read, _ = load_pack(pack)
+    assert read is not None
+    assert read.museum.replies["greeting"]["en"].startswith("Welcome to the museum!")
+
+
+def test_a_reply_left_empty_is_the_kiosks_own(client: TestClient, pack: Path) -> None:
+    page = client.get("/museum").text
+    values = form_of(page, "museum-editor")
+    for lang in ("fr", "en", "es"):
+        values[f"replies.unknown.{lang}"] = ""
+    client.post("/museum/edit", data=values)
+    read, issues = load_pack(pack)
+    assert read is not None and "unknown" not in read.museum.replies
+    assert "unknown:" not in (pack / "museum.yaml").read_text(encoding="utf-8")
+    page = client.get("/museum").text
+    own = re.search(r'id="f-replies-unknown-en"[^>]*placeholder="([^"]+)"', page)
+    assert own and "know" in own.group(1)  # the kiosk's own words, shown in grey
+
+
+def test_a_language_added_shows_what_to_translate(client: TestClient, pack: Path) -> None:
+    values = form_of(client.get("/museum").text, "museum-editor")
+    values["languages"] = "fr, en, es, de"
+    assert client.post("/museum/edit", data=values).status_code == 200
+    assert "languages: [fr, en, es, de]" in (pack / "museum.yaml").read_text(encoding="utf-8")
+    works = len(list((pack / "exhibits").glob("*.yaml")))
+    missing = client.get("/works?missing=de").text
+    assert f'id="works-count">{works}<' in missing.replace(" of ", "<")
+    page = client.get("/museum").text
+    assert 'name="name.de"' in page and "has no German text" in page
+
+    before = (pack / "museum.yaml").read_bytes()
+    values = form_of(page, "museum-editor")
+    values["languages"] = "fr, english"
+    refused = client.post("/museum/edit", data=values)
+    assert refused.status_code == 400
+    assert "'english' is not a language code" in html.unescape(refused.text)
+    assert 'value="fr, english"' in refused.text  # as typed, to be fixed
+    assert (pack / "museum.yaml").read_bytes() == before
 
 
 # -- editing ----------------------------------------------------------------------------------
@@ -457,17 +516,21 @@ def test_script_is_escaped_in_every_field_and_page(client: TestClient, pack: Pat
     faq = form_of(client.get("/faq/cafe/edit").text, "faq-editor")
     faq.update({k: SCRIPT for k in faq if k.startswith(("questions.", "answer."))})
     assert client.post("/faq/cafe/edit", data=faq).status_code == 200
+    museum = form_of(client.get("/museum").text, "museum-editor")
+    museum.update({k: SCRIPT for k in museum if k.startswith(("name.", "replies."))})
+    assert client.post("/museum/edit", data=museum).status_code == 200
     assert (pack / MILKMAID).read_text(encoding="utf-8").count(SCRIPT) > 10
     pages = [client.get(u) for u in (
         "/works", "/works/the-milkmaid/edit", "/faq", "/faq/cafe/edit", "/publish",
         f"/works?q={SCRIPT}", f"/try?q={SCRIPT}&lang=en&about=the-milkmaid",
-        f"/try?q={SCRIPT}", "/visitors", f"/works/{SCRIPT}/edit")]
+        f"/try?q={SCRIPT}", "/visitors", f"/works/{SCRIPT}/edit", "/museum")]
     pages.append(client.post("/works/new", data={"csrf": token(client), "id": SCRIPT}))
     pages.append(client.post("/works/the-milkmaid/validate", data=values))
     for r in pages:
         assert "<script>alert" not in r.text, r.url
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[1].text
-    assert "&lt;script&gt;" in pages[5].text and "&lt;script&gt;" in pages[10].text
+    assert "&lt;script&gt;" in pages[5].text and "&lt;script&gt;" in pages[11].text
+    assert pages[10].text.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 15  # the museum
 
 
 @pytest.mark.parametrize("url", [

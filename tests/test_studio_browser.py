@@ -496,6 +496,14 @@ def take_screenshots(browser: Any, site: dict[str, Any]) -> None:
             expect(page.locator('#work-girl-with-a-pearl-earring .badge.missing')).to_be_visible()
             shoot(page, "studio-works")
 
+            page.goto(f"{base}/museum")
+            for lang in ("fr", "en", "es"):  # emptied: the kiosk's own words, in grey
+                page.fill(f"#f-replies-greeting-{lang}", "")
+            page.fill("#f-name-es", "")  # and a problem, shown at its field as you type
+            expect(page.locator("#f-name-es + .field-problem")).to_be_visible()
+            scroll_under_header(page, "#museum-editor")
+            shoot(page, "studio-museum")
+
             page.goto(f"{base}/works/girl-with-a-pearl-earring/edit")
             field = page.locator("#f-title-es")
             field.press_sequentially("La joven")

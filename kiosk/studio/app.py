@@ -9,6 +9,7 @@
     POST /works/{id}/duplicate      copy it                   → the copy's editor
     POST /works/{id}/delete         delete it (undo on the works page)
     GET  /works/{id}/picture        its picture, reduced (?size=small|large)
+    GET  /museum; POST /museum/edit, /museum/validate, /museum/merge  name, replies, languages
     GET  /faq, /faq/new, /faq/{id}/edit (+ POST, /validate, /merge)   the practical questions
     GET  /try                       ask (?q=&lang=&about=); /try.json the same as JSON
     POST /try/tests, /try/tests/run, /try/tests/{case}/delete            saved test questions
@@ -35,7 +36,15 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from kiosk.studio import web_edit, web_faq, web_publish, web_try, web_visitors, web_works
+from kiosk.studio import (
+    web_edit,
+    web_faq,
+    web_museum,
+    web_publish,
+    web_try,
+    web_visitors,
+    web_works,
+)
 from kiosk.studio.web import JSON, MB, Studio, environment, render
 from kiosk.studio.web_guard import HEADERS, Guard
 
@@ -58,6 +67,10 @@ def routes() -> list[Route | Mount]:
         Route(f"{work}/duplicate", web_works.duplicate_work, methods=["POST"]),
         Route(f"{work}/delete", web_works.delete_work, methods=["POST"]),
         Route(f"{work}/picture", web_works.picture),
+        Route("/museum", web_museum.museum_page),
+        Route("/museum/edit", web_museum.save_museum, methods=["POST"]),
+        Route("/museum/validate", web_museum.validate_museum, methods=["POST"]),
+        Route("/museum/merge", web_museum.merge_museum, methods=["POST"]),
         Route("/faq", web_faq.faq_page),
         Route("/faq/new", web_faq.faq_new_page),
         Route("/faq/new", web_faq.save_faq, methods=["POST"]),

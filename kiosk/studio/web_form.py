@@ -337,6 +337,6 @@ def field_of(message: str, prefix: str = "") -> str:
             path = f"{path}.{code}"
         if path and (path.split(".")[0] in LABELS or path.split(".")[0] in
                      ("qa", "questions", "answer", "image", "aliases", "tags", "priority",
-                      "on_view", "id")):
+                      "on_view", "id", "name", "replies", "languages", "default_language")):
             return path
     return ""
