@@ -6,8 +6,9 @@
 Each opening is ``kiosk studio PACK --no-browser`` started as its own process, timed from its
 start until the address it prints serves the works page (polled), the median of ``--runs``.
 Then, on one studio per pack: the works page and the editor of different works, and "try it"
-(``GET /try.json?q=...``) — its first question, which reads every text of the pack into
-vectors, then ``--questions`` questions, p50/p95. The 1,000-work pack is written from the Tate
+(``GET /try.json?q=...``) — its first question (the studio starts reading every text of the
+pack into vectors in the background when it opens; this is the wait that is left after the
+pages above), then ``--questions`` questions, p50/p95. The 1,000-work pack is written from the Tate
 facts in ``../shared/eval`` (``bench/packs.py``), or made of the demo's works copied over when
 they are not there. The real encoder answers; the data folder is a fresh one (the installed
 models linked in), so each run starts with no vector cached. Nothing is asserted: a table.
@@ -271,7 +272,7 @@ def measure(name: str, pack: Path, models: Path, runs: int,
         [name, n, "save a one-line edit (ms)", ms(saves, 50), ms(saves, 95),
          f"{len(saves)} works, each back to its editor"],
         [name, n, "try it: first question, nothing cached (ms)", f"{first:,.0f}", "",
-         "encodes every text"],
+         "after the pages above; what the studio did not yet encode in the background"],
         [name, n, "try it: GET /try.json (ms)", ms(tries, 50), ms(tries, 95),
          f"{len(tries)} questions: {outcomes}"],
         [name, n, "try it: first question after an edit (ms)", f"{after_edit:,.0f}", "",

@@ -106,6 +106,11 @@ class Form(HTMLParser):
             self.values[self.textarea] += data
 
 
+def pack_of(client: TestClient) -> Path:
+    studio: Studio = client.app.state.studio  # type: ignore[attr-defined]
+    return studio.pack_dir
+
+
 def form_of(page: str, form_id: str = "editor") -> dict[str, str]:
     parser = Form(form_id)
     parser.feed(page)
@@ -440,12 +445,19 @@ def test_a_visitors_group_becomes_a_prefilled_qa(client: TestClient, tmp_path: P
     assert r.status_code == 200 and "Insights imported." in r.text
     key = re.search(r'data-key="([0-9a-f]+)"', r.text)
     assert key is not None
+    assert r.text.count("<option") == len(list((pack_of(client) / "exhibits").glob("*.yaml")))
     r = client.post(f"/visitors/{key.group(1)}/qa", data={"csrf": csrf, "work": "the-kiss"})
     assert r.status_code == 200 and "/works/the-kiss/edit?draft=" in str(r.url)
     values = form_of(r.text)
     assert "insured" in values["new.questions.en"] and values["new.answer.en"] == ""
     r = client.post(f"/visitors/{key.group(1)}/faq", data={"csrf": csrf})
     assert "insured" in form_of(r.text, "faq-editor")["questions.en"]
+    for typed in ("El beso", "  le baiser ", "THE KISS"):  # a title in any language
+        r = client.post(f"/visitors/{key.group(1)}/qa", data={"csrf": csrf, "work": typed})
+        assert "/works/the-kiss/edit?draft=" in str(r.url), typed
+    r = client.post(f"/visitors/{key.group(1)}/qa", data={"csrf": csrf, "work": "The Kis"})
+    assert r.status_code == 400
+    assert "No work of this pack is called “The Kis”" in html.unescape(r.text)
 
 
 def test_publish_builds_a_signed_bundle_and_never_shows_the_key(
@@ -653,3 +665,47 @@ def test_only_loopback_addresses_count_as_this_computer() -> None:
         assert sock.getsockname()[1] > 0  # a free port
     finally:
         sock.close()
+
+
+def test_published_times_read_as_the_curators_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kiosk.studio.web import local_time
+
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    try:
+        assert local_time("2026-12-03T10:17:27Z") == "3 Dec 2026, 11:17"
+        assert local_time("2026-07-01T22:05:00+00:00") == "2 Jul 2026, 00:05"
+        assert local_time("not a time") == "not a time"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_a_slow_value_being_made_holds_up_no_other_page(studio: Studio) -> None:
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    made: list[str] = []
+
+    def slow() -> str:
+        started.set()
+        assert release.wait(30)
+        made.append("answerer")
+        return "the answerer"
+
+    first = threading.Thread(target=lambda: studio.cached("answerer", 1, slow))
+    first.start()
+    assert started.wait(30)
+    cards_done = threading.Event()
+    other = threading.Thread(target=lambda: (studio.cached("cards", 1, lambda: "cards"),
+                                             cards_done.set()))
+    other.start()
+    assert cards_done.wait(30)  # made while the answerer is still being made
+    second: list[str] = []
+    waiting = threading.Thread(target=lambda: second.append(
+        studio.cached("answerer", 1, lambda: "made twice")))
+    waiting.start()
+    release.set()
+    for t in (first, other, waiting):
+        t.join(30)
+    assert made == ["answerer"] and second == ["the answerer"]  # made once, then shared

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import socket
 import sys
@@ -21,6 +22,8 @@ from pathlib import Path
 from kiosk.commands.common import data_dir, read_settings
 from kiosk.errors import KioskError, shown
 from kiosk.settings import Settings, StudioSettings, default_settings_path
+
+log = logging.getLogger(__name__)
 
 
 def is_loopback(host: str) -> bool:
@@ -88,6 +91,7 @@ def main(args: argparse.Namespace) -> int:
     from kiosk.qa.encoder import load_encoders
     from kiosk.studio.app import LOOPBACK, create_app
     from kiosk.studio.web import Studio
+    from kiosk.studio.web_try import opened
 
     settings = read_settings(args)
     pack = Path(args.pack)
@@ -127,6 +131,10 @@ def main(args: argparse.Namespace) -> int:
             if not args.no_browser and has_display():
                 webbrowser.open(url)
             studio.check()  # read the pack now, so the first page comes quickly
+            try:  # and ready "try it" meanwhile (its first time reads every text into vectors)
+                opened(studio)
+            except Exception:  # noqa: BLE001 — its page says what is wrong when it is asked
+                log.exception("studio: try it could not be readied")
 
     threading.Thread(target=when_started, name="studio-start", daemon=True).start()
     try:

@@ -6,6 +6,7 @@ browser's token, ids checked before they name a file, and the pack validated as
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import re
 import secrets
@@ -82,6 +83,8 @@ class Studio:
     """Held while a file is written or a cache is filled."""
     memos: dict[str, tuple[Hashable, Any]] = field(default_factory=dict)
     """One cached value per name, with the key it was made for."""
+    making: dict[str, threading.Lock] = field(default_factory=dict)
+    """Held while the value of that name is being made."""
     store: OrderedDict[str, Any] = field(default_factory=OrderedDict)
     """Drafts, stashed edits and jobs by random id (the newest few hundred)."""
     scratch_dir: Path | None = None
@@ -95,13 +98,22 @@ class Studio:
         self.files = PackFiles(self.pack_dir)
 
     def cached(self, name: str, key: Hashable, make: Callable[[], T]) -> T:
-        """The value ``make`` made for ``key`` (made again when the key changed)."""
+        """The value ``make`` made for ``key`` (made again when the key changed). One value is
+        made at a time per name, and making one never holds up the others (the answerer
+        of a thousand works, made at the first question, does not stop the works page)."""
         with self.lock:
             held = self.memos.get(name)
             if held is not None and held[0] == key:
                 return held[1]  # type: ignore[no-any-return]
+            making = self.making.setdefault(name, threading.Lock())
+        with making:
+            with self.lock:
+                held = self.memos.get(name)
+                if held is not None and held[0] == key:  # made meanwhile by another page
+                    return held[1]  # type: ignore[no-any-return]
             value = make()
-            self.memos[name] = (key, value)
+            with self.lock:
+                self.memos[name] = (key, value)
             return value
 
     def keep(self, value: Any) -> str:
@@ -220,7 +232,21 @@ def environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters["lang_name"] = schema.language_name
+    env.filters["local_time"] = local_time
     return env
+
+
+def local_time(iso: Any) -> str:
+    """A time written as ISO 8601 (``2026-12-03T10:17:27Z``), as this computer's clock reads
+    it (``3 Dec 2026, 11:17``); the text itself when it is no such time."""
+    try:
+        when = dt.datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return str(iso or "")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    local = when.astimezone()
+    return f"{local.day} {local:%b %Y, %H:%M}"
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -21,6 +21,7 @@ from kiosk.errors import KioskError
 from kiosk.studio import visitors, web
 from kiosk.studio.web import Studio
 from kiosk.studio.web_try import choices
+from kiosk.studio.web_works import cards, fold
 
 ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar")
 """The archives a technician may bring."""
@@ -111,10 +112,35 @@ async def group_to_qa(request: Request) -> Response:
     studio = web.studio_of(request)
     form = web.fields(await web.posted(request))
     g = await web.blocking(group, studio, request.path_params["key"])
-    work = web.work_id(studio, form.get("work", ""))
+    work = await web.blocking(work_named, studio, form.get("work", ""))
     langs, _ = studio.languages()
     draft = studio.keep(visitors.group_to_qa(g, langs))
     return web.redirect(f"/works/{work}/edit", draft=draft)
+
+
+def work_named(studio: Studio, given: str) -> str:
+    """The work ``given`` names: its id, or its title in any of the pack's languages (one work
+    only); 400 with what to do otherwise."""
+    given = given.strip()
+    if given in studio.files.exhibit_ids():
+        return web.work_id(studio, given)
+    wanted = fold(given)
+    found = [c.id for c in cards(studio)
+             if wanted and wanted in {fold(t) for t in titles(studio, c.id)}]
+    if len(found) == 1:
+        return found[0]
+    what = f"Several works are called “{given[:80]}”" if found else \
+        f"No work of this pack is called “{given[:80]}”"
+    raise HTTPException(400, f"{what} — start typing its title and choose it from the list.")
+
+
+def titles(studio: Studio, work: str) -> list[str]:
+    """Every title of ``work`` as its file gives them."""
+    data = studio.values(studio.files.exhibit_rel(work))
+    title = data.get("title") if isinstance(data, dict) else None
+    if isinstance(title, dict):
+        return [str(t) for t in title.values()]
+    return [str(title)] if title else []
 
 
 async def group_to_faq(request: Request) -> Response:
