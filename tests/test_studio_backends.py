@@ -25,7 +25,8 @@ from kiosk.paths import DataDir
 from kiosk.qa.answerer import KioskAnswerer
 from kiosk.runtime import open_content
 from kiosk.studio import publish, suite, visitors
-from kiosk.studio.yamledit import PackFiles, add_faq, add_qa, set_value
+from kiosk.studio.yamledit import PackFiles
+from kiosk.studio.yamltree import add_faq, add_qa, set_value
 from kiosk.testing import HashingEncoder
 from tests.conftest import DEMO
 

@@ -20,17 +20,9 @@ from kiosk.content import bundle
 from kiosk.content.loader import load_pack
 from kiosk.content.store import TinyDbStore
 from kiosk.errors import ContentError
-from kiosk.studio.yamledit import (
-    MAX_SIDE,
-    MAX_UPLOAD_BYTES,
-    Conflict,
-    PackFiles,
-    add_faq,
-    add_qa,
-    delete_value,
-    merge,
-    set_value,
-)
+from kiosk.studio.pictures import MAX_SIDE, MAX_UPLOAD_BYTES
+from kiosk.studio.yamledit import Conflict, PackFiles
+from kiosk.studio.yamltree import add_faq, add_qa, delete_value, merge, set_value
 from kiosk.testing import HashingEncoder
 from tests.conftest import DEMO
 

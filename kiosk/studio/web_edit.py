@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from kiosk.content.loader import Issue, load_pack
 from kiosk.errors import ContentError
-from kiosk.studio import web, yamledit
+from kiosk.studio import web, yamledit, yamltree
 from kiosk.studio.web import Studio
 from kiosk.studio.web_form import Changes, apply, work_changes, work_fields
 from kiosk.studio.yamledit import Conflict, PackFiles
@@ -129,7 +129,7 @@ def merged(studio: Studio, stash: Stash, changes_of: ChangesOf) -> list[str]:
         theirs = studio.files.read(stash.rel)
         mine = copy.deepcopy(stash.base)
         apply(mine, changes_of(mine))
-        result, clashes = yamledit.merge(stash.base, mine, theirs.data)
+        result, clashes = yamltree.merge(stash.base, mine, theirs.data)
         studio.files.write(yamledit.Doc(stash.rel, result, theirs.stamp, theirs.text))
     return [".".join(str(k) for k in path) for path in clashes]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk.content import schema
-from kiosk.studio import yamledit
+from kiosk.studio import yamltree
 
 Key = str | int
 
@@ -306,13 +306,13 @@ def apply(data: Any, changes: Changes) -> int | None:
     """Make ``changes`` in the tree (in place); returns the index of a Q&A added."""
     for edit in changes.edits:
         if edit.delete:
-            yamledit.delete_value(data, list(edit.path))
+            yamltree.delete_value(data, list(edit.path))
         else:
-            yamledit.set_value(data, list(edit.path), edit.value)
+            yamltree.set_value(data, list(edit.path), edit.value)
     if changes.new_faq is not None:
-        yamledit.add_faq(data, *changes.new_faq)
+        yamltree.add_faq(data, *changes.new_faq)
     if changes.new_qa is not None:
-        return yamledit.add_qa(data, *changes.new_qa)
+        return yamltree.add_qa(data, *changes.new_qa)
     return None
 
 
