@@ -31,7 +31,8 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from kiosk import limits
 from kiosk.content import schema
-from kiosk.content.loader import IMAGE_SUFFIXES, YEAR
+from kiosk.content.checks import IMAGE_SUFFIXES
+from kiosk.content.loader import YEAR
 from kiosk.content.mapping import (
     LIST_FIELDS,
     TEXT_FIELDS,

@@ -15,7 +15,7 @@ MAX_UPLOAD_BYTES = 20 * 2**20
 """Largest image file accepted for upload."""
 MAX_SIDE = 2000
 """An uploaded image is reduced to this many pixels on its long side (the kiosk's screen is
-smaller; the validator warns from ``loader.LARGE_IMAGE_SIDE``)."""
+smaller; the validator warns from ``checks.LARGE_IMAGE_SIDE``)."""
 MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 """How a PNG and a JPEG file begin (a WebP: ``RIFF````WEBP``)."""
 IMAGE_TYPES = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from kiosk.content import loader, memo, schema
-from kiosk.content.loader import Issue
+from kiosk.content.checks import Issue
 from kiosk.content.model import Pack
 from kiosk.errors import ContentError
 from kiosk.paths import DataDir

@@ -20,7 +20,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kiosk.content.loader import Issue, load_pack
+from kiosk.content.checks import Issue
+from kiosk.content.loader import load_pack
 from kiosk.errors import ContentError
 from kiosk.studio import web, yamledit, yamltree
 from kiosk.studio.web import Studio

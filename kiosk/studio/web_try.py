@@ -16,7 +16,8 @@ from starlette.responses import Response
 
 from kiosk.assembly import VISITOR_LANGUAGES
 from kiosk.commands.ask import answer_json
-from kiosk.content.loader import ID, Issue
+from kiosk.content.checks import Issue
+from kiosk.content.loader import ID
 from kiosk.content.model import Pack, pick
 from kiosk.errors import KioskError
 from kiosk.events import Answer, AnswerKind, Question

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kiosk.content import images
-from kiosk.content.loader import Issue
+from kiosk.content.checks import Issue
 from kiosk.errors import ContentError
 from kiosk.studio import web
 from kiosk.studio.web import Studio
