@@ -399,6 +399,30 @@ def test_add_duplicate_delete_and_undo(client: TestClient, pack: Path) -> None:
     assert client.post("/works/new", data={"csrf": csrf, "id": "the-kiss"}).status_code == 400
 
 
+def test_a_work_renamed_keeps_its_text_and_its_tests(client: TestClient, pack: Path) -> None:
+    csrf = token(client)
+    before = (pack / MILKMAID).read_text(encoding="utf-8")
+    r = client.post("/try/tests", data={"csrf": csrf, "question": "Who painted The Milkmaid?",
+                                        "lang": "en", "expect": "the-milkmaid"})
+    assert r.status_code == 200
+    r = client.post("/works/the-milkmaid/rename", data={"csrf": csrf, "new_id": "milkmaid"})
+    assert r.status_code == 200 and str(r.url).endswith("/works/milkmaid/edit?done=renamed")
+    assert not (pack / MILKMAID).exists()
+    after = (pack / "exhibits/milkmaid.yaml").read_text(encoding="utf-8")
+    assert changed_lines(before, after) == ["-id: the-milkmaid", "+id: milkmaid"]
+    from kiosk.studio import suite
+
+    assert [c.expect for c in suite.load(pack)] == ["milkmaid"]
+    read, _ = load_pack(pack)
+    assert read is not None and read.exhibit("milkmaid") is not None
+    for taken in ("the-kiss", "Not An Id", ""):
+        r = client.post("/works/milkmaid/rename", data={"csrf": csrf, "new_id": taken})
+        assert r.status_code == 400, taken
+    assert (pack / "exhibits/milkmaid.yaml").read_text(encoding="utf-8") == after
+    assert client.post("/works/the-milkmaid/rename",
+                       data={"csrf": csrf, "new_id": "x"}).status_code == 404
+
+
 # -- try it, tests, visitors, publish ---------------------------------------------------------
 
 def test_try_it_answers_a_demo_question_as_the_kiosk_does(client: TestClient) -> None:

@@ -8,6 +8,7 @@
     POST /works/{id}/merge          a conflicting edit merged with the file on disk
     POST /works/{id}/duplicate      copy it                   → the copy's editor
     POST /works/{id}/delete         delete it (undo on the works page)
+    POST /works/{id}/rename         give it another id (its file renamed, saved tests follow)
     GET  /works/{id}/picture        its picture, reduced (?size=small|large)
     GET  /museum; POST /museum/edit, /museum/validate, /museum/merge  name, replies, languages
     GET  /faq, /faq/new, /faq/{id}/edit (+ POST, /validate, /merge)   the practical questions
@@ -66,6 +67,7 @@ def routes() -> list[Route | Mount]:
         Route(f"{work}/merge", web_edit.merge_work, methods=["POST"]),
         Route(f"{work}/duplicate", web_works.duplicate_work, methods=["POST"]),
         Route(f"{work}/delete", web_works.delete_work, methods=["POST"]),
+        Route(f"{work}/rename", web_works.rename_work, methods=["POST"]),
         Route(f"{work}/picture", web_works.picture),
         Route("/museum", web_museum.museum_page),
         Route("/museum/edit", web_museum.save_museum, methods=["POST"]),

@@ -12,7 +12,7 @@ import datetime as dt
 import io
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,16 @@ def add(pack_dir: Path, case: Case) -> Case:
 def remove(pack_dir: Path, case_id: str) -> None:
     """Delete the case ``case_id`` (nothing when there is none)."""
     save(pack_dir, [c for c in load(pack_dir) if c.id != case_id])
+
+
+def renamed(pack_dir: Path, old: str, new: str) -> int:
+    """Cases that expected work ``old`` now expect ``new``; returns how many."""
+    cases = load(pack_dir)
+    moved = [replace(c, expect=new) if c.expect == old else c for c in cases]
+    count = sum(c.expect == old for c in cases)
+    if count:
+        save(pack_dir, moved)
+    return count
 
 
 def ask(answerer: Answerer, case: Case) -> Result:

@@ -47,7 +47,7 @@ FLASH = {
     "saved": "Saved.", "added": "Work added.", "duplicated": "Work duplicated.",
     "deleted": "Work deleted.", "restored": "Work restored.", "merged": "Merged and saved.",
     "image": "Image stored.", "imported": "Insights imported.", "test-added": "Test saved.",
-    "museum-saved": "The museum's texts are saved.",
+    "museum-saved": "The museum's texts are saved.", "renamed": "Id changed.",
     "faq-saved": "FAQ entry saved.", "faq-added": "FAQ entry added.",
 }
 """The short notes a redirect may ask a page to show (``?done=saved``): fixed texts only."""

@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from kiosk.content import images
 from kiosk.content.checks import Issue
 from kiosk.errors import ContentError
-from kiosk.studio import web
+from kiosk.studio import suite, web
 from kiosk.studio.web import Studio
 from kiosk.studio.web_form import LONG, SHORT, iso
 
@@ -239,6 +239,22 @@ async def duplicate_work(request: Request) -> Response:
     except ContentError as exc:
         raise HTTPException(400, str(exc)) from None
     return web.redirect(f"/works/{copy}/edit", done="duplicated")
+
+
+async def rename_work(request: Request) -> Response:
+    studio = web.studio_of(request)
+    form = web.fields(await web.posted(request))
+    work = web.work_id(studio, request.path_params["work"])
+    new = web.new_id(form.get("new_id", ""))
+    if new == work:
+        return web.redirect(f"/works/{work}/edit")
+    try:
+        with studio.lock:
+            await web.blocking(studio.files.rename, work, new)
+            await web.blocking(suite.renamed, studio.pack_dir, work, new)
+    except ContentError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return web.redirect(f"/works/{new}/edit", done="renamed")
 
 
 async def delete_work(request: Request) -> Response:

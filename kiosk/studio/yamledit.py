@@ -313,6 +313,16 @@ class PackFiles:
             set_value(doc.data, ["id"], new_id)
         return self.write(Doc(rel, doc.data, "", doc.text))
 
+    def rename(self, id: str, new_id: str) -> Doc:
+        """Give work ``id`` the id ``new_id``: its file becomes ``exhibits/<new_id>.yaml``
+        (its text as is, its ``id:`` changed), written before the old one is removed."""
+        path = self.path(self.exhibit_rel(id))
+        doc = self.duplicate(id, new_id)
+        with self._lock:
+            path.unlink()
+        fsync_dir(path.parent)
+        return doc
+
     def delete(self, id: str) -> str:
         """Move ``exhibits/<id>.yaml`` (and nothing else) to ``.studio/trash/``; returns the
         token ``undelete`` takes."""
