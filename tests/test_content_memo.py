@@ -142,3 +142,26 @@ def test_a_memo_that_cannot_be_written_is_let_go(pack: Path, tmp_path: Path) -> 
     blocked.write_text("a file where the cache folder should be", encoding="utf-8")
     memo.save(held, memo.memo_path(blocked, pack))  # no exception: the next run checks again
     assert blocked.read_text(encoding="utf-8").startswith("a file")
+
+
+def test_the_studio_keeps_its_memo_between_runs(pack: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from kiosk import settings
+    from kiosk.content import loader
+    from kiosk.paths import DataDir
+    from kiosk.studio.web import Studio
+    from kiosk.testing import HashingEncoder
+
+    data = DataDir(tmp_path / "data")
+    first = Studio(pack, settings.Settings(), HashingEncoder(), data)
+    checked = first.check()
+    first.close()  # (waits for the memo's writer)
+    kept = first.memo_file()
+    assert kept is not None and kept.is_file()
+
+    def read_again(*args: object) -> None:
+        raise AssertionError("a file remembered was read again")
+    monkeypatch.setattr(loader, "_check_exhibit", read_again)
+    second = Studio(pack, settings.Settings(), HashingEncoder(), data)
+    assert second.check() == checked
+    second.close()

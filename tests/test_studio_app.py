@@ -237,6 +237,14 @@ def test_a_reply_left_empty_is_the_kiosks_own(client: TestClient, pack: Path) ->
     page = client.get("/museum").text
     own = re.search(r'id="f-replies-unknown-en"[^>]*placeholder="([^"]+)"', page)
     assert own and "know" in own.group(1)  # the kiosk's own words, shown in grey
+    values = form_of(page, "museum-editor")
+    for key in [k for k in values if k.startswith("replies.")]:
+        values[key] = ""  # every reply left to the kiosk: no empty 'replies:' left behind
+    assert client.post("/museum/edit", data=values).status_code == 200
+    text = (pack / "museum.yaml").read_text(encoding="utf-8")
+    assert "replies" not in text and text.startswith("name: ")
+    read, _ = load_pack(pack)
+    assert read is not None and read.museum.replies == {}
 
 
 def test_a_language_added_shows_what_to_translate(client: TestClient, pack: Path) -> None:

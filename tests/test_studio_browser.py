@@ -538,19 +538,9 @@ def take_screenshots(browser: Any, site: dict[str, Any]) -> None:
 
             publish_signed_for_screenshot(page, base)
             # then the curator's next edits: a Q&A added, a work added; published again
-            page.goto(f"{base}/works/the-milkmaid/edit")
-            for lang, (question, answer) in NEW_QA.items():
-                page.fill(f"#f-new-qa-questions-{lang}", question)
-                page.fill(f"#f-new-qa-answer-{lang}", answer)
-            page.click("#save")
-            expect(page.locator("#flash")).to_have_text("Saved.")
+            add_qa_and_save(page, f"{base}/works/the-milkmaid/edit", NEW_QA)
             publish_signed_for_screenshot(page, base)
-            page.goto(f"{base}/works/the-kiss/edit")
-            for lang, (question, answer) in INSURED.items():
-                page.fill(f"#f-new-qa-questions-{lang}", question)
-                page.fill(f"#f-new-qa-answer-{lang}", answer)
-            page.click("#save")
-            expect(page.locator("#flash")).to_have_text("Saved.")
+            add_qa_and_save(page, f"{base}/works/the-kiss/edit", INSURED)
             page.goto(f"{base}/works")
             page.click("#add-work-open")
             for lang, title in (("fr", "Le Baiser, étude"), ("en", "The Kiss, study"),
@@ -574,6 +564,18 @@ def take_screenshots(browser: Any, site: dict[str, Any]) -> None:
             page.evaluate("window.scrollBy(0, document.querySelector('#published')"
                           ".getBoundingClientRect().bottom - window.innerHeight + 40)")
             shoot(page, "studio-publish")
+
+
+def add_qa_and_save(page: Any, editor: str, qa: dict[str, tuple[str, str]]) -> None:
+    """Open a work's editor, fill in a new Q&A (question and answer per language), save."""
+    from playwright.sync_api import expect
+
+    page.goto(editor)
+    for lang, (question, answer) in qa.items():
+        page.fill(f"#f-new-qa-questions-{lang}", question)
+        page.fill(f"#f-new-qa-answer-{lang}", answer)
+    page.click("#save")
+    expect(page.locator("#flash")).to_have_text("Saved.")
 
 
 def scroll_under_header(page: Any, selector: str) -> None:

@@ -92,6 +92,14 @@ class Studio:
     checked: loader.FileMemo = field(default_factory=dict)
     """Each exhibit file as it was last checked: after an edit, only the edited file is read
     again."""
+    memo_lock: threading.Lock = field(default_factory=threading.Lock)
+    """Held while the memo is written to the data folder."""
+    memo_made: int = 0
+    """How many memos were handed to a writer thread."""
+    memo_written: int = 0
+    """The newest of them written."""
+    memo_thread: threading.Thread | None = None
+    """The last writer thread."""
 
     def __post_init__(self) -> None:
         self.pack_dir = Path(self.pack_dir).resolve()
@@ -159,8 +167,24 @@ class Studio:
         before = {rel: id(found) for rel, (_, found) in self.checked.items()}
         result = loader.load_pack(self.pack_dir, self.checked)
         if kept is not None and before != {rel: id(f) for rel, (_, f) in self.checked.items()}:
-            memo.save(self.checked, kept)
+            self._keep_memo(kept)
         return result
+
+    def _keep_memo(self, kept: Path) -> None:
+        """Write the memo on a thread of its own (a quarter of a second at a thousand works:
+        not on the way of a save); an older one never overwrites a newer."""
+        snapshot = dict(self.checked)
+        with self.lock:
+            self.memo_made += 1
+            made = self.memo_made
+
+        def write() -> None:
+            with self.memo_lock:
+                if made > self.memo_written:
+                    memo.save(snapshot, kept)
+                    self.memo_written = made
+        self.memo_thread = threading.Thread(target=write, name="studio-memo", daemon=True)
+        self.memo_thread.start()
 
     def memo_file(self) -> Path | None:
         """Where the files' checks are kept between runs (None without a data folder)."""
@@ -214,7 +238,9 @@ class Studio:
             return self.scratch_dir
 
     def close(self) -> None:
-        """Remove the scratch folder."""
+        """Finish writing the memo; remove the scratch folder."""
+        if self.memo_thread is not None:
+            self.memo_thread.join(30)
         with self.lock:
             if self.scratch_dir is not None:
                 shutil.rmtree(self.scratch_dir, ignore_errors=True)

@@ -234,20 +234,31 @@ async def validate_work(request: Request) -> Response:
                          "changed_on_disk": stamp != values.get("stamp", "")})
 
 
+async def posted_stash(request: Request, studio: Studio, rel: str, what: str) -> Stash:
+    """The edit a conflict page kept for ``rel``, as its merge form names it; 400 when the
+    studio no longer has it (or the version it started from)."""
+    form = web.fields(await web.posted(request))
+    stash = studio.kept(form.get("token", ""))
+    if not isinstance(stash, Stash) or stash.rel != rel or stash.base is None:
+        raise HTTPException(400, f"There is nothing left to merge — reload {what} and make "
+                                 "the edit again.")
+    return stash
+
+
+def merge_notes(clashes: list[str]) -> list[str]:
+    """What an editor says after a merge."""
+    return ["Merged and saved."] + ([
+        "Both you and the file on disk changed " + ", ".join(clashes)
+        + ": the version on disk was kept there — check it below."] if clashes else [])
+
+
 async def merge_work(request: Request) -> Response:
     studio = web.studio_of(request)
     work = web.work_id(studio, request.path_params["work"])
-    form = web.fields(await web.posted(request))
-    stash = studio.kept(form.get("token", ""))
     rel = studio.files.exhibit_rel(work)
-    if not isinstance(stash, Stash) or stash.rel != rel or stash.base is None:
-        raise HTTPException(400, "There is nothing left to merge — reload the work and make "
-                                 "the edit again.")
+    stash = await posted_stash(request, studio, rel, "the work")
     langs, _ = studio.languages()
     clashes = await web.blocking(merged, studio, stash,
                                  lambda data: work_changes(data, stash.values, langs))
     doc = await web.blocking(opened, studio, rel)
-    notes = ["Merged and saved."] + ([
-        "Both you and the file on disk changed " + ", ".join(clashes)
-        + ": the version on disk was kept there — check it below."] if clashes else [])
-    return editor(request, studio, work, doc, notes=notes)
+    return editor(request, studio, work, doc, notes=merge_notes(clashes))

@@ -15,7 +15,15 @@ from starlette.responses import Response
 from kiosk.content.loader import ID
 from kiosk.studio import web
 from kiosk.studio.web import Studio
-from kiosk.studio.web_edit import Stash, conflict_page, merged, opened, save, trial
+from kiosk.studio.web_edit import (
+    conflict_page,
+    merge_notes,
+    merged,
+    opened,
+    posted_stash,
+    save,
+    trial,
+)
 from kiosk.studio.web_form import Changes, faq_changes, lines, qa_fields, text
 
 FAQ = "faq.yaml"
@@ -152,19 +160,12 @@ async def validate_faq(request: Request) -> Response:
 
 async def merge_faq(request: Request) -> Response:
     studio = web.studio_of(request)
-    form = web.fields(await web.posted(request))
-    stash = studio.kept(form.get("token", ""))
+    stash = await posted_stash(request, studio, FAQ, "the entry")
     fid = request.path_params["fid"]
-    if not isinstance(stash, Stash) or stash.rel != FAQ or stash.base is None:
-        raise HTTPException(400, "There is nothing left to merge — reload the entry and make "
-                                 "the edit again.")
     langs, _ = studio.languages()
     index = index_of(stash.base, fid)
     clashes = await web.blocking(merged, studio, stash,
                                  lambda data: faq_changes(data, index, stash.values, langs))
     doc = await web.blocking(opened, studio, FAQ)
-    notes = ["Merged and saved."] + ([
-        "Both you and the file on disk changed " + ", ".join(clashes)
-        + ": the version on disk was kept there."] if clashes else [])
     return faq_editor(request, studio, fid, doc.data[index_of(doc.data, fid)], doc.stamp,
-                      notes=notes)
+                      notes=merge_notes(clashes))

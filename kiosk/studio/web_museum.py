@@ -10,7 +10,6 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,7 +17,15 @@ from kiosk.content import schema
 from kiosk.qa.intents import load_table
 from kiosk.studio import web
 from kiosk.studio.web import Studio
-from kiosk.studio.web_edit import Stash, conflict_page, merged, opened, save, trial
+from kiosk.studio.web_edit import (
+    conflict_page,
+    merge_notes,
+    merged,
+    opened,
+    posted_stash,
+    save,
+    trial,
+)
 from kiosk.studio.web_form import (
     Changes,
     Edit,
@@ -51,13 +58,20 @@ def museum_changes(data: Any, form: Mapping[str, str], langs: Sequence[str]) -> 
     out = Changes()
     data = data if isinstance(data, Mapping) else {}
     out.edits += localized_edits(data, ("name",), "name", form, langs)
+    written: list[Edit] = []
+    emptied: list[str] = []
     for name in REPLIES:
         field = f"replies.{name}"
         if any(form.get(f"{field}.{lang}", "").strip() for lang in langs) or \
                 not isinstance(get(data, ("replies", name)), Mapping):
-            out.edits += localized_edits(data, ("replies", name), field, form, langs)
+            written += localized_edits(data, ("replies", name), field, form, langs)
         elif any(f"{field}.{lang}" in form for lang in langs):
-            out.edits.append(Edit(("replies", name), delete=True))  # every box emptied
+            emptied.append(name)  # every box emptied
+    replies = get(data, ("replies",))
+    if emptied and not written and isinstance(replies, Mapping) and set(replies) <= set(emptied):
+        out.edits.append(Edit(("replies",), delete=True))  # the last one: no empty 'replies:'
+    else:
+        out.edits += written + [Edit(("replies", name), delete=True) for name in emptied]
     if "languages" in form:
         codes = [code.lower() for code in commas(form["languages"])]
         bad = [code for code in codes if not web.LANG.fullmatch(code)]
@@ -74,12 +88,6 @@ def museum_changes(data: Any, form: Mapping[str, str], langs: Sequence[str]) -> 
     if default and default != str(data.get("default_language") or ""):
         out.edits.append(Edit(("default_language",), default))
     return out
-
-
-def _replies_emptied(data: Any) -> list[Edit]:
-    replies = get(data, ("replies",))
-    return [Edit(("replies",), delete=True)] if isinstance(replies, Mapping) and \
-        not replies else []
 
 
 def museum_page_of(request: Request, studio: Studio, data: Any, stamp: str, status: int = 200,
@@ -121,11 +129,6 @@ async def save_museum(request: Request) -> Response:
         apply(mine, Changes(museum_changes(mine, values, langs).edits))
         return museum_page_of(request, studio, mine, doc.stamp, 400, result.problems,
                               languages=values.get("languages"))
-    doc = await web.blocking(studio.files.read, MUSEUM)
-    tidy = _replies_emptied(doc.data)
-    if tidy:  # the last reply removed: no empty 'replies:' left behind
-        await web.blocking(save, studio, MUSEUM, {"stamp": doc.stamp},
-                           lambda data: Changes(edits=_replies_emptied(data)))
     await web.blocking(studio.check)
     return web.redirect("/museum", done="museum-saved")
 
@@ -141,16 +144,9 @@ async def validate_museum(request: Request) -> Response:
 
 async def merge_museum(request: Request) -> Response:
     studio = web.studio_of(request)
-    form = web.fields(await web.posted(request))
-    stash = studio.kept(form.get("token", ""))
-    if not isinstance(stash, Stash) or stash.rel != MUSEUM or stash.base is None:
-        raise HTTPException(400, "There is nothing left to merge — reload the page and make "
-                                 "the edit again.")
+    stash = await posted_stash(request, studio, MUSEUM, "the page")
     langs, _ = studio.languages()
     clashes = await web.blocking(merged, studio, stash,
                                  lambda data: museum_changes(data, stash.values, langs))
     doc = await web.blocking(opened, studio, MUSEUM)
-    notes = ["Merged and saved."] + ([
-        "Both you and the file on disk changed " + ", ".join(clashes)
-        + ": the version on disk was kept there."] if clashes else [])
-    return museum_page_of(request, studio, doc.data, doc.stamp, notes=notes)
+    return museum_page_of(request, studio, doc.data, doc.stamp, notes=merge_notes(clashes))
